@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
+import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
+import { HealthModule } from '@lib/health';
+import { ApiKeyGuard } from './common/api-key.guard';
+import type { AppConfig } from './config/app-config';
+import { APP_CONFIG } from './config/config.constants';
+import { ModelConfigsModule } from './model-configs/model-configs.module';
+
+/** Where the SQL migrations live (copied next to the compiled code by the Nest CLI). */
+export const MIGRATIONS_DIR = join(__dirname, 'model-configs', 'migrations');
+
+function duckDbOptions(config: AppConfig['duckdb']): DuckDbModuleOptions {
+  const duckConfig: Record<string, string> = {};
+  if (config.threads !== undefined) duckConfig.threads = String(config.threads);
+  if (config.memoryLimit !== undefined) duckConfig.memory_limit = config.memoryLimit;
+  return {
+    path: config.path,
+    pool: {
+      enabled: config.poolEnabled,
+      min: config.poolMin,
+      max: config.poolMax,
+      acquireTimeoutMs: config.acquireTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    },
+    queryTimeoutMs: config.queryTimeoutMs,
+    config: duckConfig,
+    migrations: { directory: MIGRATIONS_DIR },
+  };
+}
+
+/** Makes the validated {@link AppConfig} injectable everywhere as `APP_CONFIG`. */
+@Module({})
+class AppConfigModule {}
+
+/** The API application: configuration, the DuckDB library, health, and the ModelConfig domain. */
+@Module({})
+export class AppModule {
+  /** Builds the module for one validated configuration. */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        {
+          module: AppConfigModule,
+          global: true,
+          providers: [{ provide: APP_CONFIG, useValue: config }],
+          exports: [APP_CONFIG],
+        },
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ ...config })] }),
+        DuckDbModule.forRootAsync({
+          isGlobal: true,
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService) =>
+            duckDbOptions(configService.getOrThrow<AppConfig['duckdb']>('duckdb')),
+        }),
+        HealthModule.forRoot({}),
+        ModelConfigsModule,
+      ],
+      providers: [{ provide: APP_GUARD, useFactory: () => new ApiKeyGuard(config.apiKey) }],
+    };
+  }
+}

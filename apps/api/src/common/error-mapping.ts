@@ -1,0 +1,117 @@
+import { HttpException, type Logger } from '@nestjs/common';
+import {
+  ConstraintViolationError,
+  DatabaseUnavailableError,
+  DuckDbError,
+  PoolAcquireTimeoutError,
+  PoolDrainingError,
+  QueryTimeoutError,
+  TransactionConflictError,
+} from '@lib/duckdb';
+import { ApiError, type ErrorBody, codeForStatus, errorBody } from './api-error';
+
+/** What the HTTP layer sends for an error: status, body and extra headers. */
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+const FASTIFY_CODES: Record<string, [number, ErrorBody['code'], string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 1 MiB limit.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'VALIDATION_FAILED', 'Content-Length does not match the body.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'VALIDATION_FAILED', 'The JSON body is empty.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'VALIDATION_FAILED', 'The body is not valid JSON.'],
+  FST_ERR_BAD_URL: [400, 'VALIDATION_FAILED', 'The URL is malformed.'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'VALIDATION_FAILED', 'The request is malformed.'],
+};
+
+/**
+ * Maps any error to the contract's status, code and message. The one place that decides what a
+ * client sees; unknown errors become a 500 that says only that, with the request id.
+ */
+export function toErrorResponse(error: unknown, requestId: string, logger: Logger): ErrorResponse {
+  if (error instanceof ApiError) {
+    return { status: error.getStatus(), body: error.getResponse() as ErrorBody, headers: error.headers };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    let message: string | string[] =
+      typeof response === 'object' && response !== null && 'message' in response
+        ? (response as { message: string | string[] }).message
+        : error.message;
+    // Nest's own 404 ("Cannot GET /…") would echo the caller's input.
+    if (status === 404) message = 'Resource not found.';
+    if (status >= 500) message = `Internal error (request id ${requestId}).`;
+    return { status, body: errorBody(status, codeForStatus(status), message), headers: {} };
+  }
+  if (error instanceof DuckDbError) return fromDatabaseError(error, requestId, logger);
+  const fastify = fastifyError(error);
+  if (fastify) return fastify;
+  logger.error(`Unhandled error (request id ${requestId}): ${describe(error)}`);
+  return {
+    status: 500,
+    body: errorBody(500, 'INTERNAL_ERROR', `Internal error (request id ${requestId}).`),
+    headers: {},
+  };
+}
+
+function fromDatabaseError(error: DuckDbError, requestId: string, logger: Logger): ErrorResponse {
+  if (error instanceof PoolAcquireTimeoutError || error instanceof PoolDrainingError || error instanceof DatabaseUnavailableError) {
+    logger.warn(`Database unavailable (request id ${requestId}): ${describe(error)}`);
+    return {
+      status: 503,
+      body: errorBody(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; retry later.'),
+      headers: { 'retry-after': '1' },
+    };
+  }
+  if (error instanceof QueryTimeoutError) {
+    logger.warn(`Query timeout (request id ${requestId}): ${describe(error)}`);
+    return { status: 504, body: errorBody(504, 'DATABASE_TIMEOUT', 'The database did not answer in time.'), headers: {} };
+  }
+  if (error instanceof TransactionConflictError) {
+    return {
+      status: 409,
+      body: errorBody(409, 'TRANSACTION_CONFLICT', 'A concurrent write conflicted with this one; retry.'),
+      headers: {},
+    };
+  }
+  if (error instanceof ConstraintViolationError && error.kind === 'unique') {
+    return {
+      status: 409,
+      body: errorBody(409, 'SLOT_TAKEN', 'That (usageType, priority) slot is already taken.'),
+      headers: {},
+    };
+  }
+  logger.error(`Database error (request id ${requestId}): ${describe(error)}`);
+  return {
+    status: 500,
+    body: errorBody(500, 'INTERNAL_ERROR', `Internal error (request id ${requestId}).`),
+    headers: {},
+  };
+}
+
+function fastifyError(error: unknown): ErrorResponse | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, statusCode, message } = error as { code?: string; statusCode?: number; message?: string };
+  const known = code ? FASTIFY_CODES[code] : undefined;
+  if (known) return { status: known[0], body: errorBody(known[0], known[1], known[2]), headers: {} };
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    // Errors raised by our own body parser carry a safe message and a 4xx status.
+    const text = (error as { expose?: boolean }).expose ? (message ?? 'Bad request.') : 'The request is malformed.';
+    return { status: statusCode, body: errorBody(statusCode, codeForStatus(statusCode), text), headers: {} };
+  }
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const context = (error as { context?: { operation?: string; sql?: string; paramCount?: number } }).context;
+  const parts = [`${error.name}: ${error.message}`];
+  if (context) parts.push(`operation=${context.operation} params=${context.paramCount ?? 0} sql=${JSON.stringify(context.sql)}`);
+  if (error.cause instanceof Error) parts.push(`cause: ${error.cause.message}`);
+  if (error.stack) parts.push(error.stack.split('\n').slice(1, 6).join('\n'));
+  return parts.join(' | ');
+}

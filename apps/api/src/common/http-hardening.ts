@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { errorBody } from './api-error';
+import { parseJsonBody } from './json-body.parser';
+
+/** Longest URL served; longer ones get 414. */
+export const MAX_URL_LENGTH = 8192;
+/** A request not fully received within this is answered 408. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+const VISIBLE_ASCII = /^[\x21-\x7e]{1,128}$/;
+
+/** Echoes a client's `X-Request-Id` when it is 1..128 visible ASCII characters, else makes one. */
+export function requestIdFrom(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && VISIBLE_ASCII.test(header) ? header : randomUUID();
+}
+
+/**
+ * Answers requests the HTTP parser refused (bad framing, oversized headers) with the standard body
+ * and closes the connection, so no second request on it is ever executed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify(
+    errorBody(status, status === 408 ? 'REQUEST_TIMEOUT' : 'VALIDATION_FAILED', 'The request could not be read.'),
+  );
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
+      `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Request handling that Fastify leaves to the application: a strict JSON-only body parser
+ * (anything else is 415), request-id and `nosniff` headers on every response, and a URL length cap.
+ */
+export function hardenFastify(fastify: FastifyInstance): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    void reply.header('x-content-type-options', 'nosniff');
+    if (request.url.length > MAX_URL_LENGTH) {
+      void reply
+        .status(414)
+        .type('application/json; charset=utf-8')
+        .send(errorBody(414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_LENGTH} characters.`));
+      return;
+    }
+    done();
+  });
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    if (request.body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method)) request.body = {};
+    done();
+  });
+}

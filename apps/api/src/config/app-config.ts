@@ -1,0 +1,146 @@
+/** Log levels accepted by `LOG_LEVEL`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The validated configuration of the API (API.md §4), read once at startup. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  duckdb: {
+    path: string;
+    poolEnabled: boolean;
+    poolMin: number;
+    poolMax: number;
+    acquireTimeoutMs: number;
+    idleTimeoutMs: number;
+    queryTimeoutMs: number;
+    threads?: number;
+    memoryLimit?: string;
+  };
+  cache: {
+    store: 'memory' | 'redis';
+    redisUrl: string;
+    ttlMs: number;
+    opTimeoutMs: number;
+  };
+  retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
+  breaker: { failureThreshold: number; resetTimeoutMs: number };
+  apiKey?: string;
+  rateLimitPerMinute?: number;
+  seedOnEmpty: boolean;
+  logLevel: LogLevel;
+  /** Largest accepted request body, in bytes (1 MiB). */
+  bodyLimit: number;
+}
+
+/** A malformed environment variable; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function optionalInt(env: Env, name: string, min: number, max: number): number | undefined {
+  return read(env, name) === undefined ? undefined : int(env, name, 0, min, max);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const raw = read(env, name) ?? fallback;
+  try {
+    const parsed = new URL(raw);
+    if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+  } catch {
+    throw new ConfigError(`${name} must be a ${protocols.join(' or ')} URL`);
+  }
+  return raw;
+}
+
+/**
+ * Validates the environment (API.md §4) into an {@link AppConfig}.
+ * @throws ConfigError naming the first malformed variable.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const poolMin = int(env, 'DUCKDB_POOL_MIN', 1, 0, 64);
+  const poolMax = int(env, 'DUCKDB_POOL_MAX', 4, 1, 64);
+  if (poolMin > poolMax) {
+    throw new ConfigError(`DUCKDB_POOL_MIN (${poolMin}) must not exceed DUCKDB_POOL_MAX (${poolMax})`);
+  }
+  const memoryLimit = read(env, 'DUCKDB_MEMORY_LIMIT');
+  if (memoryLimit !== undefined && !/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$/i.test(memoryLimit)) {
+    throw new ConfigError(`DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, got "${memoryLimit}"`);
+  }
+  const host = read(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(host)) throw new ConfigError(`HOST must be a host name or address, got "${host}"`);
+  const apiKey = env.API_KEY === undefined || env.API_KEY === '' ? undefined : env.API_KEY;
+  if (apiKey !== undefined && (apiKey.length < 8 || /\s/.test(apiKey))) {
+    throw new ConfigError('API_KEY must be at least 8 characters without spaces');
+  }
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host,
+    duckdb: {
+      path: read(env, 'DUCKDB_PATH') ?? './data/model-configs.duckdb',
+      poolEnabled: bool(env, 'DUCKDB_POOL_ENABLED', true),
+      poolMin,
+      poolMax,
+      acquireTimeoutMs: int(env, 'DUCKDB_POOL_ACQUIRE_TIMEOUT_MS', 5000, 1, 600_000),
+      idleTimeoutMs: int(env, 'DUCKDB_POOL_IDLE_TIMEOUT_MS', 300_000, 1, 86_400_000),
+      queryTimeoutMs: int(env, 'DUCKDB_QUERY_TIMEOUT_MS', 10_000, 0, 3_600_000),
+      threads: optionalInt(env, 'DUCKDB_THREADS', 1, 256),
+      memoryLimit,
+    },
+    cache: {
+      store: oneOf(env, 'CACHE_STORE', ['memory', 'redis'] as const, 'memory'),
+      redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+      ttlMs: int(env, 'CACHE_TTL_MS', 300_000, 1, 86_400_000),
+      opTimeoutMs: int(env, 'CACHE_OP_TIMEOUT_MS', 50, 1, 60_000),
+    },
+    retry: {
+      maxRetries: int(env, 'RETRY_MAX_RETRIES', 3, 0, 20),
+      baseDelayMs: int(env, 'RETRY_BASE_DELAY_MS', 50, 1, 60_000),
+      maxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', 2000, 1, 600_000),
+    },
+    breaker: {
+      failureThreshold: int(env, 'BREAKER_FAILURE_THRESHOLD', 5, 1, 1000),
+      resetTimeoutMs: int(env, 'BREAKER_RESET_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    },
+    apiKey,
+    rateLimitPerMinute: optionalInt(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000),
+    seedOnEmpty: bool(env, 'SEED_ON_EMPTY', true),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    bodyLimit: 1024 * 1024,
+  };
+}

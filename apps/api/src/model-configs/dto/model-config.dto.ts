@@ -1,0 +1,136 @@
+import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsParameters, NO_CONTROL_CHARS, SLUG } from './validators';
+
+/** The body of `POST /model-configs` (and of `PUT …/by-slot`, where slot fields repeat the path). */
+export class CreateModelConfigDto {
+  @ApiProperty({ example: 'chat_deep', pattern: SLUG.source, minLength: 1, maxLength: 64 })
+  @IsDefined()
+  @IsString()
+  @Length(1, 64)
+  @Matches(SLUG, { message: 'usageType must match ^[a-z0-9][a-z0-9_.-]*$' })
+  usageType!: string;
+
+  @ApiProperty({ example: 1, minimum: 1, maximum: 1000 })
+  @IsDefined()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  priority!: number;
+
+  @ApiProperty({ example: 'openrouter/auto', minLength: 1, maxLength: 256 })
+  @IsDefined()
+  @IsString()
+  @Length(1, 256)
+  @Matches(NO_CONTROL_CHARS, { message: 'modelId must not contain control characters' })
+  modelId!: string;
+
+  @ApiProperty({ example: 'OpenRouter Auto', minLength: 1, maxLength: 256 })
+  @IsDefined()
+  @IsString()
+  @Length(1, 256)
+  @Matches(NO_CONTROL_CHARS, { message: 'modelName must not contain control characters' })
+  modelName!: string;
+
+  @ApiProperty({ example: 'openrouter', pattern: SLUG.source, minLength: 1, maxLength: 64 })
+  @IsDefined()
+  @IsString()
+  @Length(1, 64)
+  @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
+  provider!: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {}, example: { temperature: 0.2 } })
+  @IsOptional()
+  @IsParameters()
+  parameters?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}
+
+/** The body of `PATCH /model-configs/:id`: any subset of the create fields. */
+export class UpdateModelConfigDto extends PartialType(CreateModelConfigDto) {}
+
+/** The body of `PUT /model-configs/by-slot/:usageType/:priority`. */
+export class UpsertModelConfigDto extends PartialType(PickType(CreateModelConfigDto, ['usageType', 'priority'] as const)) {
+  @ApiProperty({ example: 'openrouter/auto' })
+  @IsDefined()
+  @IsString()
+  @Length(1, 256)
+  @Matches(NO_CONTROL_CHARS, { message: 'modelId must not contain control characters' })
+  modelId!: string;
+
+  @ApiProperty({ example: 'OpenRouter Auto' })
+  @IsDefined()
+  @IsString()
+  @Length(1, 256)
+  @Matches(NO_CONTROL_CHARS, { message: 'modelName must not contain control characters' })
+  modelName!: string;
+
+  @ApiProperty({ example: 'openrouter' })
+  @IsDefined()
+  @IsString()
+  @Length(1, 64)
+  @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
+  provider!: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {} })
+  @IsOptional()
+  @IsParameters()
+  parameters?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}
+
+/** The body of `POST /model-configs/bulk`. */
+export class BulkCreateModelConfigsDto {
+  @ApiProperty({ type: [CreateModelConfigDto], minItems: 1, maxItems: 1000 })
+  @IsDefined()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => CreateModelConfigDto)
+  items!: CreateModelConfigDto[];
+}
+
+/** One link of a fallback chain in `PUT /usage-types/:usageType/chain`. */
+export class ChainItemDto extends PickType(UpsertModelConfigDto, [
+  'modelId',
+  'modelName',
+  'provider',
+  'parameters',
+  'enabled',
+] as const) {}
+
+/** The body of `PUT /usage-types/:usageType/chain`. */
+export class ReplaceChainDto {
+  @ApiProperty({ type: [ChainItemDto], minItems: 1, maxItems: 100 })
+  @IsDefined()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => ChainItemDto)
+  items!: ChainItemDto[];
+}

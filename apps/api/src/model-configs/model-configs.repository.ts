@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DuckDbClient } from '@lib/duckdb';
+import type { ListFilter, ModelConfig, ModelConfigFields, UsageTypeSummary } from './model-config.types';
+
+const COLUMNS = `id, usage_type, priority, model_id, model_name, provider, parameters, enabled, version,
+  created_at, updated_at`;
+
+interface ModelConfigRow {
+  id: string;
+  usage_type: string;
+  priority: number;
+  model_id: string;
+  model_name: string;
+  provider: string;
+  parameters: Record<string, unknown>;
+  enabled: boolean;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Rows come back JSON-safe from `DuckDbClient`; this maps names and pins the shape. */
+function toModelConfig(row: ModelConfigRow): ModelConfig {
+  return {
+    id: row.id,
+    usageType: row.usage_type,
+    priority: row.priority,
+    modelId: row.model_id,
+    modelName: row.model_name,
+    provider: row.provider,
+    parameters: row.parameters,
+    enabled: row.enabled,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Every SQL statement about `model_configs`. Each read is one parameterized statement (prepared
+ * once per connection by the client); writes run in the caller's ambient transaction.
+ */
+@Injectable()
+export class ModelConfigsRepository {
+  constructor(private readonly db: DuckDbClient) {}
+
+  /** A page of configs ordered by usage type and priority, and the total matching the filter. */
+  async list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
+    const params = [filter.usageType ?? null, filter.provider ?? null, filter.enabled ?? null];
+    const where = `($1::VARCHAR IS NULL OR usage_type = $1::VARCHAR)
+      AND ($2::VARCHAR IS NULL OR provider = $2::VARCHAR)
+      AND ($3::BOOLEAN IS NULL OR enabled = $3::BOOLEAN)`;
+    const rows = await this.db.query<ModelConfigRow & { total: number }>(
+      `SELECT ${COLUMNS}, count(*) OVER () AS total FROM model_configs WHERE ${where}
+       ORDER BY usage_type, priority LIMIT $4 OFFSET $5`,
+      [...params, filter.limit, filter.offset],
+    );
+    if (rows.length > 0) return { items: rows.map(toModelConfig), total: rows[0].total };
+    // An empty page (an offset past the data) still reports the total.
+    const count = await this.db.queryOne<{ total: number }>(
+      `SELECT count(*) AS total FROM model_configs WHERE ${where}`,
+      params,
+    );
+    return { items: [], total: count?.total ?? 0 };
+  }
+
+  /** Every config, ordered by usage type and priority. */
+  async findAll(): Promise<ModelConfig[]> {
+    const rows = await this.db.query<ModelConfigRow>(
+      `SELECT ${COLUMNS} FROM model_configs ORDER BY usage_type, priority`,
+    );
+    return rows.map(toModelConfig);
+  }
+
+  /** One config by id. */
+  async findById(id: string): Promise<ModelConfig | undefined> {
+    const row = await this.db.queryOne<ModelConfigRow>(`SELECT ${COLUMNS} FROM model_configs WHERE id = $1`, [id]);
+    return row && toModelConfig(row);
+  }
+
+  /** The config in one `(usageType, priority)` slot. */
+  async findBySlot(usageType: string, priority: number): Promise<ModelConfig | undefined> {
+    const row = await this.db.queryOne<ModelConfigRow>(
+      `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND priority = $2`,
+      [usageType, priority],
+    );
+    return row && toModelConfig(row);
+  }
+
+  /** The active model of a usage type: its enabled config with the lowest priority. */
+  async findActive(usageType: string): Promise<ModelConfig | undefined> {
+    const row = await this.db.queryOne<ModelConfigRow>(
+      `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND enabled
+       ORDER BY priority LIMIT 1`,
+      [usageType],
+    );
+    return row && toModelConfig(row);
+  }
+
+  /**
+   * A usage type's fallback chain: the model ids of its enabled configs by priority, or
+   * `undefined` when the usage type has no config at all.
+   */
+  async findChain(usageType: string): Promise<string[] | undefined> {
+    const rows = await this.db.query<{ model_id: string; enabled: boolean }>(
+      'SELECT model_id, enabled FROM model_configs WHERE usage_type = $1 ORDER BY priority',
+      [usageType],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.filter((row) => row.enabled).map((row) => row.model_id);
+  }
+
+  /** The enabled config of `usageType` that runs `modelId`, if any. */
+  async findEnabledModel(usageType: string, modelId: string): Promise<ModelConfig | undefined> {
+    const row = await this.db.queryOne<ModelConfigRow>(
+      `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND model_id = $2 AND enabled
+       ORDER BY priority LIMIT 1`,
+      [usageType, modelId],
+    );
+    return row && toModelConfig(row);
+  }
+
+  /** Distinct model ids of a provider's enabled configs, sorted. */
+  async findProviderModels(provider: string): Promise<string[]> {
+    const rows = await this.db.query<{ model_id: string }>(
+      'SELECT DISTINCT model_id FROM model_configs WHERE provider = $1 AND enabled ORDER BY model_id',
+      [provider],
+    );
+    return rows.map((row) => row.model_id);
+  }
+
+  /** One summary row per usage type, ordered by name. */
+  summarizeUsageTypes(): Promise<UsageTypeSummary[]> {
+    return this.db.query<UsageTypeSummary>(
+      `SELECT usage_type AS "usageType", count(*) AS total,
+              count(*) FILTER (WHERE enabled) AS enabled,
+              arg_min(model_id, priority) FILTER (WHERE enabled) AS "activeModelId"
+       FROM model_configs GROUP BY usage_type ORDER BY usage_type`,
+    );
+  }
+
+  /** How many configs exist. */
+  async count(): Promise<number> {
+    const row = await this.db.queryOne<{ n: number }>('SELECT count(*) AS n FROM model_configs');
+    return row?.n ?? 0;
+  }
+
+  /** Inserts a new config (version 1) and returns it. */
+  async insert(fields: ModelConfigFields, now = new Date()): Promise<ModelConfig> {
+    const row = await this.db.queryOne<ModelConfigRow>(
+      `INSERT INTO model_configs (${COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP)
+       RETURNING ${COLUMNS}`,
+      [
+        randomUUID(),
+        fields.usageType,
+        fields.priority,
+        fields.modelId,
+        fields.modelName,
+        fields.provider,
+        JSON.stringify(fields.parameters),
+        fields.enabled,
+        now,
+      ],
+    );
+    return toModelConfig(row as ModelConfigRow);
+  }
+
+  /** Inserts a default config unless its slot is taken; returns whether it did. */
+  async insertIfSlotFree(fields: ModelConfigFields, now = new Date()): Promise<boolean> {
+    const { rowsChanged } = await this.db.execute(
+      `INSERT INTO model_configs (${COLUMNS})
+       SELECT $1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP
+       WHERE NOT EXISTS (SELECT 1 FROM model_configs WHERE usage_type = $2 AND priority = $3)`,
+      [
+        randomUUID(),
+        fields.usageType,
+        fields.priority,
+        fields.modelId,
+        fields.modelName,
+        fields.provider,
+        JSON.stringify(fields.parameters),
+        fields.enabled,
+        now,
+      ],
+    );
+    return rowsChanged > 0;
+  }
+
+  /**
+   * Overwrites every writable field of a config whose version is still `expectedVersion`, bumping
+   * the version. Returns `undefined` when the row changed meanwhile.
+   */
+  async update(id: string, expectedVersion: number, fields: ModelConfigFields, now = new Date()): Promise<ModelConfig | undefined> {
+    const row = await this.db.queryOne<ModelConfigRow>(
+      `UPDATE model_configs SET usage_type = $3, priority = $4, model_id = $5, model_name = $6,
+         provider = $7, parameters = $8::JSON, enabled = $9, version = version + 1,
+         updated_at = $10::TIMESTAMP
+       WHERE id = $1 AND version = $2
+       RETURNING ${COLUMNS}`,
+      [
+        id,
+        expectedVersion,
+        fields.usageType,
+        fields.priority,
+        fields.modelId,
+        fields.modelName,
+        fields.provider,
+        JSON.stringify(fields.parameters),
+        fields.enabled,
+        now,
+      ],
+    );
+    return row && toModelConfig(row);
+  }
+
+  /** Deletes a config by id; returns whether it existed. */
+  async deleteById(id: string): Promise<boolean> {
+    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE id = $1', [id]);
+    return rowsChanged > 0;
+  }
+
+  /** Deletes every config of a usage type; returns how many. */
+  async deleteUsageType(usageType: string): Promise<number> {
+    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE usage_type = $1', [usageType]);
+    return rowsChanged;
+  }
+
+  /** Deletes every config; returns how many. */
+  async deleteAll(): Promise<number> {
+    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs');
+    return rowsChanged;
+  }
+}

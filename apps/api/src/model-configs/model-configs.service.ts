@@ -1,0 +1,197 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConstraintViolationError, DuckDbClient } from '@lib/duckdb';
+import { ApiError } from '../common/api-error';
+import { type IfMatch, matchesVersion } from '../common/if-match';
+import { APP_CONFIG } from '../config/config.constants';
+import { Inject } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { DEFAULT_MODEL_CONFIGS } from './default-configs';
+import type { ChainItemDto, CreateModelConfigDto, UpdateModelConfigDto, UpsertModelConfigDto } from './dto/model-config.dto';
+import type { ListFilter, ModelConfig, ModelConfigFields } from './model-config.types';
+import { ModelConfigsRepository } from './model-configs.repository';
+
+/** Reruns of a write transaction after a write-write conflict. */
+const WRITE_RETRIES = 3;
+
+function withDefaults(dto: CreateModelConfigDto): ModelConfigFields {
+  return {
+    usageType: dto.usageType,
+    priority: dto.priority,
+    modelId: dto.modelId,
+    modelName: dto.modelName,
+    provider: dto.provider,
+    parameters: dto.parameters ?? {},
+    enabled: dto.enabled ?? true,
+  };
+}
+
+/** The write side of ModelConfigs, and the reads that return configs by id or page. */
+@Injectable()
+export class ModelConfigsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ModelConfigsService.name);
+
+  constructor(
+    private readonly repository: ModelConfigsRepository,
+    private readonly db: DuckDbClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Seeds the default configs when the table is empty at startup (`SEED_ON_EMPTY`). */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.seedOnEmpty) return;
+    if ((await this.repository.count()) > 0) return;
+    const { inserted } = await this.seed();
+    this.logger.log(`Seeded ${inserted} default model configs into an empty database`);
+  }
+
+  list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
+    return this.repository.list(filter);
+  }
+
+  async grouped(): Promise<Record<string, ModelConfig[]>> {
+    const grouped: Record<string, ModelConfig[]> = {};
+    for (const config of await this.repository.findAll()) {
+      (grouped[config.usageType] ??= []).push(config);
+    }
+    return grouped;
+  }
+
+  async get(id: string): Promise<ModelConfig> {
+    const config = await this.repository.findById(id);
+    if (!config) throw ApiError.notFound('Model config');
+    return config;
+  }
+
+  create(dto: CreateModelConfigDto): Promise<ModelConfig> {
+    return this.repository.insert(withDefaults(dto));
+  }
+
+  /** Applies a partial change under `If-Match`; an empty change returns the config as it is. */
+  update(id: string, dto: UpdateModelConfigDto, ifMatch: IfMatch | undefined): Promise<ModelConfig> {
+    return this.write(async () => {
+      const current = await this.get(id);
+      if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
+      const fields: ModelConfigFields = { ...current, ...stripUndefined(dto) };
+      if (!changed(current, fields)) return current;
+      const updated = await this.repository.update(id, current.version, fields);
+      if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
+      return updated;
+    });
+  }
+
+  remove(id: string, ifMatch: IfMatch | undefined): Promise<void> {
+    return this.write(async () => {
+      const current = await this.get(id);
+      if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
+      await this.repository.deleteById(id);
+    });
+  }
+
+  /** Creates or replaces the config in one slot. */
+  async upsertSlot(
+    usageType: string,
+    priority: number,
+    dto: UpsertModelConfigDto,
+    ifMatch: IfMatch | undefined,
+  ): Promise<{ created: boolean; config: ModelConfig }> {
+    const mismatched: string[] = [];
+    if (dto.usageType !== undefined && dto.usageType !== usageType) mismatched.push('usageType must repeat the path');
+    if (dto.priority !== undefined && dto.priority !== priority) mismatched.push('priority must repeat the path');
+    if (mismatched.length > 0) throw ApiError.validation(mismatched);
+    const fields = withDefaults({ ...dto, usageType, priority });
+    // Two upserts racing for an empty slot: the loser's INSERT fails at COMMIT; its rerun replaces.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.write(async () => {
+          const current = await this.repository.findBySlot(usageType, priority);
+          if (!current) {
+            if (ifMatch !== undefined) throw ApiError.versionMismatch('The slot is empty; If-Match cannot match.');
+            return { created: true, config: await this.repository.insert(fields) };
+          }
+          if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
+          const updated = await this.repository.update(current.id, current.version, fields);
+          if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
+          return { created: false, config: updated };
+        });
+      } catch (error) {
+        const slotRace = error instanceof ConstraintViolationError && error.kind === 'unique';
+        if (!slotRace || attempt >= WRITE_RETRIES) throw error;
+      }
+    }
+  }
+
+  async deleteSlot(usageType: string, priority: number): Promise<void> {
+    const deleted = await this.write(async () => {
+      const current = await this.repository.findBySlot(usageType, priority);
+      return current ? this.repository.deleteById(current.id) : false;
+    });
+    if (!deleted) throw ApiError.notFound('Model config');
+  }
+
+  /** Creates every item or none. */
+  bulkCreate(items: CreateModelConfigDto[]): Promise<ModelConfig[]> {
+    return this.write(async () => {
+      const now = new Date();
+      const created: ModelConfig[] = [];
+      for (const item of items) created.push(await this.repository.insert(withDefaults(item), now));
+      return created;
+    });
+  }
+
+  /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
+  replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
+    return this.write(async () => {
+      await this.repository.deleteUsageType(usageType);
+      const now = new Date();
+      const created: ModelConfig[] = [];
+      for (const [index, item] of items.entries()) {
+        created.push(
+          await this.repository.insert(withDefaults({ ...item, usageType, priority: index + 1 }), now),
+        );
+      }
+      return created;
+    });
+  }
+
+  /** Inserts each default config whose slot is free. */
+  seed(): Promise<{ inserted: number }> {
+    return this.write(async () => {
+      let inserted = 0;
+      const now = new Date();
+      for (const fields of DEFAULT_MODEL_CONFIGS) {
+        if (await this.repository.insertIfSlotFree(fields, now)) inserted++;
+      }
+      return { inserted };
+    });
+  }
+
+  /** Deletes every config and seeds the defaults, in one transaction. */
+  reset(): Promise<{ deleted: number; inserted: number }> {
+    return this.write(async () => {
+      const deleted = await this.repository.deleteAll();
+      const now = new Date();
+      for (const fields of DEFAULT_MODEL_CONFIGS) await this.repository.insert(fields, now);
+      return { deleted, inserted: DEFAULT_MODEL_CONFIGS.length };
+    });
+  }
+
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(fn, { retries: WRITE_RETRIES });
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function changed(current: ModelConfig, next: ModelConfigFields): boolean {
+  return (
+    current.usageType !== next.usageType ||
+    current.priority !== next.priority ||
+    current.modelId !== next.modelId ||
+    current.modelName !== next.modelName ||
+    current.provider !== next.provider ||
+    current.enabled !== next.enabled ||
+    JSON.stringify(current.parameters) !== JSON.stringify(next.parameters)
+  );
+}

@@ -1,0 +1,17 @@
+/** Injection token of the shared `DuckDBInstance` (one per database file per process). */
+export const DUCKDB_INSTANCE = 'DUCKDB:INSTANCE';
+
+/** Default options, applied by `resolveDuckDbOptions` where the caller sets nothing. */
+export const DUCKDB_DEFAULTS = {
+  path: ':memory:',
+  pool: {
+    enabled: true,
+    min: 1,
+    max: 4,
+    acquireTimeoutMs: 5_000,
+    idleTimeoutMs: 300_000,
+    healthCheckAfterIdleMs: 30_000,
+  },
+  queryTimeoutMs: 10_000,
+  statementCacheSize: 64,
+} as const;

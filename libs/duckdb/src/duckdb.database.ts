@@ -1,0 +1,52 @@
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DatabaseUnavailableError } from './duckdb.errors';
+import type { ResolvedDuckDbOptions } from './duckdb.interfaces';
+
+/** Facts about the open database, for health endpoints and logs. */
+export class DuckDbDatabase {
+  /** Schema version after migrations (0 when the module runs none). */
+  schemaVersion = 0;
+
+  constructor(
+    /** The one instance for this file in this process. */
+    readonly instance: DuckDBInstance,
+    private readonly options: ResolvedDuckDbOptions,
+  ) {}
+
+  /** True for `:memory:`. */
+  get inMemory(): boolean {
+    return isInMemory(this.options.path);
+  }
+
+  /** The database file's base name (never its directory), or `:memory:`. */
+  get file(): string {
+    return this.inMemory ? ':memory:' : basename(this.options.path);
+  }
+
+  /** `pool` or `single` (the `DUCKDB_POOL_ENABLED=false` feature flag). */
+  get mode(): 'pool' | 'single' {
+    return this.options.pool.enabled ? 'pool' : 'single';
+  }
+
+  /** Opens the database file, creating its parent directory. */
+  static async open(options: ResolvedDuckDbOptions): Promise<DuckDbDatabase> {
+    const path = options.path;
+    if (!isInMemory(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+    try {
+      const instance = await DuckDBInstance.create(path, options.config);
+      return new DuckDbDatabase(instance, options);
+    } catch (error) {
+      const message = (error as Error).message;
+      const hint = /lock/i.test(message)
+        ? 'Another process holds the file open: stop it, or point DUCKDB_PATH at another file.'
+        : 'Check DUCKDB_PATH and the DuckDB settings.';
+      throw new DatabaseUnavailableError(`Cannot open the DuckDB database: ${message} ${hint}`, { cause: error });
+    }
+  }
+}
+
+function isInMemory(path: string): boolean {
+  return path === ':memory:' || path === '';
+}

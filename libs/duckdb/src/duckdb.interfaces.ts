@@ -1,0 +1,85 @@
+/** Connection-pool settings of {@link DuckDbModuleOptions}. */
+export interface DuckDbPoolOptions {
+  /**
+   * Feature flag. `false` replaces the pool with one shared connection and a FIFO queue
+   * (the behaviour of the original single-connection client). Default `true`.
+   */
+  enabled?: boolean;
+  /** Connections kept open even when idle. Default 1. */
+  min?: number;
+  /** Upper bound of open connections. Default 4 (2–4 is right on a 2-core machine). */
+  max?: number;
+  /** How long `acquire()` waits for a free connection before `PoolAcquireTimeoutError`. Default 5000 ms. */
+  acquireTimeoutMs?: number;
+  /** Idle connections above `min` are closed after this long. Default 300000 ms. */
+  idleTimeoutMs?: number;
+  /** An idle connection is validated (`SELECT 1`) by the sweeper once idle this long. Default 30000 ms. */
+  healthCheckAfterIdleMs?: number;
+}
+
+/** Migration settings of {@link DuckDbModuleOptions}. */
+export interface DuckDbMigrationOptions {
+  /** Folder of `NNNN_name.sql` files, applied in version order at startup. */
+  directory: string;
+}
+
+/** Options of `DuckDbModule.forRoot` / `forRootAsync`. */
+export interface DuckDbModuleOptions {
+  /** Database file; a missing parent directory is created. `:memory:` for an in-memory database. Default `:memory:`. */
+  path?: string;
+  /** Pool settings; see {@link DuckDbPoolOptions}. */
+  pool?: DuckDbPoolOptions;
+  /** A statement running longer than this is interrupted (`QueryTimeoutError`). `0` disables. Default 10000 ms. */
+  queryTimeoutMs?: number;
+  /** Prepared statements kept per connection (least recently used evicted). Default 64. */
+  statementCacheSize?: number;
+  /** DuckDB configuration options passed to the instance, e.g. `{ threads: '1', memory_limit: '1GB' }`. */
+  config?: Record<string, string>;
+  /** Versioned SQL migrations to apply at startup. */
+  migrations?: DuckDbMigrationOptions;
+}
+
+/** Fully resolved options (every default applied). */
+export interface ResolvedDuckDbOptions {
+  path: string;
+  pool: Required<DuckDbPoolOptions>;
+  queryTimeoutMs: number;
+  statementCacheSize: number;
+  config: Record<string, string>;
+  migrations?: DuckDbMigrationOptions;
+}
+
+/** A positional statement parameter (`$1`, `$2`, …). Dates are bound as ISO-8601 strings. */
+export type SqlParam = string | number | boolean | bigint | Date | null;
+
+/** The result of `DuckDbClient.execute`. */
+export interface ExecuteResult {
+  /** Rows inserted, updated or deleted by the statement. */
+  rowsChanged: number;
+}
+
+/**
+ * A row as returned by `DuckDbClient.query`: JSON-safe values only. `BIGINT`/`HUGEINT` come back as
+ * numbers when they fit in a double exactly and as decimal strings otherwise, timestamps as ISO-8601
+ * strings, `JSON` columns parsed.
+ */
+export type Row = Record<string, unknown>;
+
+/** Pool statistics, the body of `GET /health/pool`. */
+export interface PoolStats {
+  enabled: boolean;
+  min: number;
+  max: number;
+  size: number;
+  idle: number;
+  inUse: number;
+  waiting: number;
+  created: number;
+  acquired: number;
+  released: number;
+  timeouts: number;
+  healthChecks: number;
+  healthCheckFailures: number;
+  avgAcquireMs: number;
+  maxAcquireMs: number;
+}

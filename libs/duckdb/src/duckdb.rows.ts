@@ -1,0 +1,85 @@
+import { type DuckDBResultReader, DuckDBTypeId } from '@duckdb/node-api';
+import type { Row, SqlParam } from './duckdb.interfaces';
+
+type Convert = (value: unknown) => unknown;
+
+const identity: Convert = (value) => value;
+
+/** BIGINT/HUGEINT: a number when exact, else a decimal string (JSON has no BigInt). */
+const integer: Convert = (value) =>
+  typeof value === 'bigint'
+    ? value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString()
+    : value;
+
+const timestamp: Convert = (value) => (value instanceof Date ? value.toISOString() : value);
+
+const json: Convert = (value) => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value);
+
+/** Converts whatever else JS conversion produced into something `JSON.stringify` accepts. */
+const fallback: Convert = (value) => {
+  if (typeof value === 'bigint') return integer(value);
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return value;
+};
+
+function converterFor(typeId: DuckDBTypeId, alias: string | undefined): Convert {
+  if (alias === 'JSON') return json;
+  switch (typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.BIGNUM:
+      return integer;
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.DATE:
+      return timestamp;
+    case DuckDBTypeId.VARCHAR:
+    case DuckDBTypeId.BOOLEAN:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.UUID:
+      return identity;
+    default:
+      return fallback;
+  }
+}
+
+/**
+ * Reads a materialized result as plain, JSON-safe row objects (see {@link Row}). Column converters
+ * are chosen once per result, not per value.
+ */
+export function readRows<T = Row>(reader: DuckDBResultReader): T[] {
+  const names = reader.deduplicatedColumnNames();
+  const converters = names.map((_, i) => {
+    const type = reader.columnType(i);
+    return converterFor(type.typeId, type.alias);
+  });
+  const rows = reader.getRowsJS();
+  const out = new Array<T>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const source = rows[r];
+    const row: Row = {};
+    for (let c = 0; c < names.length; c++) {
+      const value = source[c];
+      row[names[c]] = value === null ? null : converters[c](value);
+    }
+    out[r] = row as T;
+  }
+  return out;
+}
+
+/** Converts statement parameters to values the driver binds (Dates as ISO-8601 strings). */
+export function toDriverParams(params: readonly SqlParam[]): (string | number | boolean | bigint | null)[] {
+  return params.map((p) => (p instanceof Date ? p.toISOString() : p));
+}

@@ -1,0 +1,293 @@
+import { Logger } from '@nestjs/common';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { PoolAcquireTimeoutError, PoolDrainingError, classifyDriverError } from '../duckdb.errors';
+import type { DuckDbPoolOptions, PoolStats } from '../duckdb.interfaces';
+import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
+
+interface Waiter {
+  resolve: (connection: PooledConnection) => void;
+  reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+  enqueuedAt: number;
+}
+
+/** Settings the pool needs, every default applied. */
+export type ResolvedPoolOptions = Required<DuckDbPoolOptions> & PooledConnectionOptions;
+
+/**
+ * A bounded pool of DuckDB connections over one `DuckDBInstance`.
+ *
+ * - Lends each connection to one caller at a time; waiters are served strictly first come, first
+ *   served, and give up with `PoolAcquireTimeoutError` after `acquireTimeoutMs`.
+ * - Keeps `min` connections open; idle connections above `min` are closed after `idleTimeoutMs`.
+ * - Replaces connections that a driver error showed to be broken, and validates long-idle ones.
+ * - With `enabled: false` it is a single shared connection with a FIFO queue of callers.
+ */
+export class DuckDbPool {
+  private readonly logger = new Logger(DuckDbPool.name);
+  private readonly all = new Set<PooledConnection>();
+  private readonly idle: PooledConnection[] = [];
+  private readonly waiters: Waiter[] = [];
+  private waiterHead = 0;
+  private creating = 0;
+  private checking = 0;
+  private nextId = 1;
+  private draining: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly counters = {
+    created: 0,
+    acquired: 0,
+    released: 0,
+    timeouts: 0,
+    healthChecks: 0,
+    healthCheckFailures: 0,
+    acquireMsTotal: 0,
+    maxAcquireMs: 0,
+  };
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    readonly options: ResolvedPoolOptions,
+  ) {
+    if (!options.enabled) {
+      this.options = { ...options, min: 1, max: 1 };
+    }
+    if (this.options.min > this.options.max) {
+      throw new RangeError(`pool min (${this.options.min}) must not exceed max (${this.options.max})`);
+    }
+  }
+
+  /** Opens `min` connections and starts the idle sweeper. Called by the module at startup. */
+  async start(): Promise<void> {
+    const opened = await Promise.all(Array.from({ length: this.options.min }, () => this.open()));
+    for (const connection of opened) this.idle.push(connection);
+    const period = Math.max(
+      250,
+      Math.min(this.options.idleTimeoutMs, this.options.healthCheckAfterIdleMs, 30_000) / 2,
+    );
+    this.sweeper = setInterval(() => void this.sweep(), period);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Lends a connection to `fn` and takes it back when the returned promise settles, whatever the
+   * outcome. This is the only way application code should hold a connection.
+   *
+   * @example
+   * const n = await pool.withConnection((c) => c.run('SELECT 1 AS one', [], 'rows', { operation: 'ping' }));
+   */
+  async withConnection<T>(fn: (connection: PooledConnection) => Promise<T>): Promise<T> {
+    const connection = await this.acquire();
+    try {
+      return await fn(connection);
+    } finally {
+      this.release(connection);
+    }
+  }
+
+  /** Borrows a connection; pair every call with {@link release}. Prefer {@link withConnection}. */
+  acquire(): Promise<PooledConnection> {
+    if (this.draining) return Promise.reject(new PoolDrainingError());
+    if (this.queueLength() === 0 && this.idle.length > 0) {
+      return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, performance.now()));
+    }
+    return new Promise<PooledConnection>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, enqueuedAt: performance.now() };
+      if (this.options.acquireTimeoutMs > 0) {
+        waiter.timer = setTimeout(() => this.expire(waiter), this.options.acquireTimeoutMs);
+      }
+      this.waiters.push(waiter);
+      this.dispatch();
+    });
+  }
+
+  /** Gives a borrowed connection back; a broken one is closed and replaced. */
+  release(connection: PooledConnection): void {
+    this.counters.released++;
+    if (connection.broken || !this.all.has(connection)) {
+      this.logger.warn(`Replacing broken DuckDB connection ${connection.id}`);
+      this.destroy(connection);
+      if (!this.draining && this.all.size + this.creating < this.options.min) this.grow();
+    } else {
+      connection.idleSince = Date.now();
+      this.idle.push(connection);
+    }
+    this.dispatch();
+    this.checkDrained();
+  }
+
+  /** A snapshot of the pool's statistics (`acquired`/`released` count lends to callers). */
+  stats(): PoolStats {
+    const c = this.counters;
+    const size = this.all.size;
+    return {
+      enabled: this.options.enabled,
+      min: this.options.min,
+      max: this.options.max,
+      size,
+      idle: this.idle.length,
+      inUse: size - this.idle.length - this.checking,
+      waiting: this.queueLength(),
+      created: c.created,
+      acquired: c.acquired,
+      released: c.released,
+      timeouts: c.timeouts,
+      healthChecks: c.healthChecks,
+      healthCheckFailures: c.healthCheckFailures,
+      avgAcquireMs: c.acquired === 0 ? 0 : round(c.acquireMsTotal / c.acquired),
+      maxAcquireMs: round(c.maxAcquireMs),
+    };
+  }
+
+  /**
+   * Stops lending to new callers, lets callers already waiting be served, waits until every
+   * borrowed connection is back, then closes all connections. Idempotent.
+   */
+  drain(): Promise<void> {
+    if (!this.draining) {
+      if (this.sweeper) clearInterval(this.sweeper);
+      this.draining = new Promise<void>((resolve) => (this.drained = resolve));
+      this.checkDrained();
+    }
+    return this.draining;
+  }
+
+  private queueLength(): number {
+    return this.waiters.length - this.waiterHead;
+  }
+
+  private shiftWaiter(): Waiter | undefined {
+    if (this.waiterHead >= this.waiters.length) return undefined;
+    const waiter = this.waiters[this.waiterHead];
+    this.waiters[this.waiterHead] = undefined as unknown as Waiter;
+    this.waiterHead++;
+    if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiters.length) {
+      this.waiters.splice(0, this.waiterHead);
+      this.waiterHead = 0;
+    }
+    return waiter;
+  }
+
+  private lend(connection: PooledConnection, since: number): PooledConnection {
+    const waited = performance.now() - since;
+    const c = this.counters;
+    c.acquired++;
+    c.acquireMsTotal += waited;
+    if (waited > c.maxAcquireMs) c.maxAcquireMs = waited;
+    return connection;
+  }
+
+  /** Hands idle connections to waiters in arrival order, opening new ones up to `max`. */
+  private dispatch(): void {
+    while (this.queueLength() > 0 && this.idle.length > 0) {
+      const waiter = this.shiftWaiter() as Waiter;
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.resolve(this.lend(this.idle.pop() as PooledConnection, waiter.enqueuedAt));
+    }
+    const missing = Math.min(
+      this.queueLength() - this.creating,
+      this.options.max - this.all.size - this.creating,
+    );
+    for (let i = 0; i < missing; i++) this.grow();
+  }
+
+  private grow(): void {
+    this.creating++;
+    this.open().then(
+      (connection) => {
+        this.creating--;
+        connection.idleSince = Date.now();
+        this.idle.push(connection);
+        this.dispatch();
+      },
+      (error: unknown) => {
+        this.creating--;
+        this.logger.error(`Could not open a DuckDB connection: ${String(error)}`);
+        const waiter = this.shiftWaiter();
+        if (waiter) {
+          if (waiter.timer) clearTimeout(waiter.timer);
+          waiter.reject(classifyDriverError(error, { operation: 'connect' }));
+        }
+      },
+    );
+  }
+
+  private async open(): Promise<PooledConnection> {
+    const raw = await this.instance.connect();
+    const connection = new PooledConnection(this.nextId++, raw, {
+      queryTimeoutMs: this.options.queryTimeoutMs,
+      statementCacheSize: this.options.statementCacheSize,
+    });
+    this.all.add(connection);
+    this.counters.created++;
+    return connection;
+  }
+
+  private destroy(connection: PooledConnection): void {
+    this.all.delete(connection);
+    try {
+      connection.close();
+    } catch (error) {
+      this.logger.warn(`Closing DuckDB connection ${connection.id} failed: ${String(error)}`);
+    }
+  }
+
+  private expire(waiter: Waiter): void {
+    const index = this.waiters.indexOf(waiter, this.waiterHead);
+    if (index < 0) return;
+    this.waiters.splice(index, 1);
+    this.counters.timeouts++;
+    waiter.reject(new PoolAcquireTimeoutError(this.options.acquireTimeoutMs));
+    this.checkDrained();
+  }
+
+  /** Closes idle connections above `min` past the idle timeout and validates long-idle ones. */
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    const { min, idleTimeoutMs, healthCheckAfterIdleMs } = this.options;
+    for (let i = 0; i < this.idle.length && this.all.size > min; ) {
+      const connection = this.idle[i];
+      if (now - connection.idleSince >= idleTimeoutMs) {
+        this.idle.splice(i, 1);
+        this.destroy(connection);
+      } else i++;
+    }
+    const stale = this.idle.filter((c) => now - c.idleSince >= healthCheckAfterIdleMs);
+    for (const connection of stale) {
+      const index = this.idle.indexOf(connection);
+      if (index < 0) continue;
+      this.idle.splice(index, 1);
+      this.checking++;
+      this.counters.healthChecks++;
+      try {
+        await connection.run('SELECT 1', [], 'rows', { operation: 'healthCheck' });
+        connection.idleSince = Date.now();
+        this.idle.push(connection);
+      } catch {
+        this.counters.healthCheckFailures++;
+        this.destroy(connection);
+      } finally {
+        this.checking--;
+      }
+    }
+    // Replace connections lost to failed health checks, so `min` stay open.
+    const missing = this.draining ? 0 : min - this.all.size - this.creating;
+    for (let i = 0; i < missing; i++) this.grow();
+    this.dispatch();
+  }
+
+  private checkDrained(): void {
+    if (!this.drained || this.queueLength() > 0) return;
+    if (this.idle.length + this.checking < this.all.size || this.creating > 0) return;
+    for (const connection of [...this.all]) this.destroy(connection);
+    this.idle.length = 0;
+    const done = this.drained;
+    this.drained = undefined;
+    done();
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,122 @@
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { type StatementContext, QueryTimeoutError, classifyDriverError, isBrokenConnectionError } from '../duckdb.errors';
+import type { Row, SqlParam } from '../duckdb.interfaces';
+import { readRows, toDriverParams } from '../duckdb.rows';
+
+/** What a statement returns: rows (`query`), a change count (`execute`), or nothing (`script`). */
+export type StatementMode = 'rows' | 'execute' | 'script';
+
+/** Options of one {@link PooledConnection}. */
+export interface PooledConnectionOptions {
+  queryTimeoutMs: number;
+  statementCacheSize: number;
+}
+
+/**
+ * One DuckDB connection owned by the pool. It runs exactly one statement at a time: statements
+ * submitted concurrently (for example by `Promise.all` branches inside one transaction) queue on the
+ * connection, because DuckDB silently returns wrong rows when two statements share a connection.
+ * Prepared statements are cached per connection (least recently used evicted), so each belongs to
+ * one connection and, through the queue, to one caller at a time.
+ */
+export class PooledConnection {
+  /** Set when a driver error shows the connection is unusable; the pool then replaces it. */
+  broken = false;
+  /** When the connection was last handed back to the pool (epoch ms). */
+  idleSince = Date.now();
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly statements = new Map<string, DuckDBPreparedStatement>();
+  private closed = false;
+
+  constructor(
+    /** Pool-unique number, for logs and tests. */
+    readonly id: number,
+    /** The driver connection, for work the facade does not cover (appenders, …). */
+    readonly raw: DuckDBConnection,
+    private readonly options: PooledConnectionOptions,
+  ) {}
+
+  /**
+   * Runs one statement after every statement queued before it on this connection has settled.
+   * Driver errors are classified into `DuckDbError` subclasses.
+   */
+  run(sql: string, params: readonly SqlParam[], mode: 'rows', context: StatementContext): Promise<Row[]>;
+  run(sql: string, params: readonly SqlParam[], mode: 'execute', context: StatementContext): Promise<number>;
+  run(sql: string, params: readonly SqlParam[], mode: 'script', context: StatementContext): Promise<void>;
+  run(sql: string, params: readonly SqlParam[], mode: StatementMode, context: StatementContext): Promise<unknown> {
+    const result = this.tail.then(() => this.runNow(sql, params, mode, context));
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Interrupts the statement running on this connection, if any. */
+  interrupt(): void {
+    if (!this.closed) this.raw.interrupt();
+  }
+
+  /** Destroys cached prepared statements and closes the driver connection. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const statement of this.statements.values()) statement.destroySync();
+    this.statements.clear();
+    this.raw.closeSync();
+  }
+
+  /** Prepared statements currently cached on this connection. */
+  get cachedStatements(): number {
+    return this.statements.size;
+  }
+
+  private async runNow(
+    sql: string,
+    params: readonly SqlParam[],
+    mode: StatementMode,
+    context: StatementContext,
+  ): Promise<unknown> {
+    const timeoutMs = this.options.queryTimeoutMs;
+    let timedOut = false;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            this.interrupt();
+          }, timeoutMs)
+        : undefined;
+    try {
+      if (mode === 'script') {
+        await this.raw.run(sql);
+        return undefined;
+      }
+      const statement = await this.prepare(sql);
+      if (params.length > 0) statement.bind(toDriverParams(params));
+      else statement.clearBindings();
+      if (mode === 'execute') return (await statement.run()).rowsChanged;
+      return readRows(await statement.runAndReadAll());
+    } catch (error) {
+      if (isBrokenConnectionError(error)) this.broken = true;
+      if (timedOut) throw new QueryTimeoutError(timeoutMs, context, { cause: error });
+      throw classifyDriverError(error, context);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private async prepare(sql: string): Promise<DuckDBPreparedStatement> {
+    const cached = this.statements.get(sql);
+    if (cached) {
+      // Re-insert to mark it most recently used.
+      this.statements.delete(sql);
+      this.statements.set(sql, cached);
+      return cached;
+    }
+    const statement = await this.raw.prepare(sql);
+    this.statements.set(sql, statement);
+    if (this.statements.size > this.options.statementCacheSize) {
+      const [oldestSql, oldest] = this.statements.entries().next().value as [string, DuckDBPreparedStatement];
+      this.statements.delete(oldestSql);
+      oldest.destroySync();
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,90 @@
+import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckService,
+  type HealthCheckResult,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { DuckDbPool, type PoolStats } from '@lib/duckdb';
+import { DatabaseHealthIndicator } from './database.health';
+import { HEALTH_CACHE_CONTROL } from './health.constants';
+import { LIVENESS_SCHEMA, POOL_STATS_SCHEMA } from './health.schemas';
+import { PoolHealthIndicator } from './pool.health';
+
+/**
+ * Operations endpoints, served outside the API's global prefix (see `HEALTH_ROUTES`):
+ *
+ * - `GET /health`: readiness (`database` and `pool`), Terminus shape, 200 or 503.
+ * - `GET /health/live`: liveness, 200 `{status: 'ok'}` while the process serves; touches nothing.
+ * - `GET /health/database`: the `database` indicator alone, Terminus shape, 200 or 503.
+ * - `GET /health/pool`: the pool's raw statistics, always 200.
+ *
+ * A failed check answers 503 with the Terminus body `{status, info, error, details}` itself: the
+ * controller catches Terminus' `ServiceUnavailableException` so that no global exception filter
+ * rewrites the body into the API's error shape.
+ */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: DatabaseHealthIndicator,
+    private readonly pool: PoolHealthIndicator,
+    private readonly duckDbPool: DuckDbPool,
+  ) {}
+
+  /** Readiness: is this instance fit to receive traffic? */
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: database and pool; 503 when one is down' })
+  readiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.run(reply, [
+      () => this.database.isHealthy('database'),
+      () => this.pool.isHealthy('pool'),
+    ]);
+  }
+
+  /** Liveness: answers while the process serves requests; checks no dependency. */
+  @Get('live')
+  @Header('Cache-Control', HEALTH_CACHE_CONTROL)
+  @ApiOperation({ summary: 'Liveness: 200 while the process serves; touches no dependency' })
+  @ApiOkResponse({ description: 'The process is serving', schema: LIVENESS_SCHEMA })
+  liveness(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** The database alone: mode, probe latency, file base name, schema version and pool statistics. */
+  @Get('database')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Database probe (SELECT 1) with mode, latency, file and pool' })
+  databaseHealth(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.run(reply, [() => this.database.isHealthy('database')]);
+  }
+
+  /** The pool's statistics as they are; always 200. */
+  @Get('pool')
+  @Header('Cache-Control', HEALTH_CACHE_CONTROL)
+  @ApiOperation({ summary: 'Connection pool statistics' })
+  @ApiOkResponse({ description: 'Pool statistics', schema: POOL_STATS_SCHEMA })
+  poolStats(): PoolStats {
+    return this.duckDbPool.stats();
+  }
+
+  private async run(
+    reply: FastifyReply,
+    indicators: HealthIndicatorFunction[],
+  ): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(indicators);
+    } catch (error) {
+      // Terminus reports `error` and `shutting_down` by throwing; answer its body ourselves.
+      if (error instanceof ServiceUnavailableException) {
+        void reply.status(503);
+        return error.getResponse() as HealthCheckResult;
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/** Options of `HealthModule.forRoot` / `forRootAsync`. */
+export interface HealthModuleOptions {
+  /**
+   * How long the database probe (`SELECT 1`) may take, waiting for a pooled connection included,
+   * before the `database` indicator reports `down`. A positive integer. Default 2000 ms.
+   */
+  databaseTimeoutMs?: number;
+}

@@ -1,0 +1,71 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  HealthIndicatorService,
+  type HealthIndicatorResult,
+  type HealthIndicatorStatus,
+} from '@nestjs/terminus';
+import { DuckDbPool, PoolDrainingError, type PoolStats } from '@lib/duckdb';
+import { HEALTH_DEFAULTS } from './health.constants';
+import type { HealthModuleOptions } from './health.interfaces';
+import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
+
+/**
+ * Terminus indicator for the DuckDB connection pool; reports {@link DuckDbPool.stats} as its data.
+ *
+ * What makes it `down`, and only that: the pool holds no open connection (`size` 0) **and** a
+ * connection cannot be borrowed within `databaseTimeoutMs`, because the pool is draining (shutdown)
+ * or no connection can be opened. A pool with connections is `up` even when every one is busy and
+ * callers wait or time out: saturation is load, not an outage, and taking a busy instance out of
+ * rotation would push its load onto the others. Slowness shows in the `database` indicator's
+ * latency and in `waiting`/`timeouts`. (`size` 0 is also normal for an idle pool with `min` 0; the
+ * borrow then opens a connection and the pool is `up`.) It never throws.
+ *
+ * @example
+ * this.health.check([() => this.pool.isHealthy('pool')]);
+ */
+@Injectable()
+export class PoolHealthIndicator {
+  private readonly logger = new Logger(PoolHealthIndicator.name);
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly pool: DuckDbPool,
+    @Inject(HEALTH_MODULE_OPTIONS) options: HealthModuleOptions,
+  ) {
+    this.timeoutMs = options.databaseTimeoutMs ?? HEALTH_DEFAULTS.databaseTimeoutMs;
+  }
+
+  /** Reports the pool under `key` (default `pool`), with its statistics. */
+  async isHealthy<const Key extends string = 'pool'>(
+    key: Key = 'pool' as Key,
+  ): Promise<HealthIndicatorResult<Key, HealthIndicatorStatus, PoolStats & { message?: string }>> {
+    const indicator = this.health.check(key);
+    const before = this.pool.stats();
+    if (before.size > 0) return indicator.up({ ...before });
+    try {
+      await this.borrowOnce();
+      return indicator.up({ ...this.pool.stats() });
+    } catch (error) {
+      this.logger.warn(`Pool health probe failed: ${String(error)}`);
+      const message =
+        error instanceof PoolDrainingError
+          ? 'The database pool is shutting down.'
+          : 'The pool has no connection and could not open one in time.';
+      return indicator.down({ message, ...this.pool.stats() });
+    }
+  }
+
+  /** Borrows and returns one connection, giving up after `databaseTimeoutMs`. */
+  private async borrowOnce(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('pool borrow timed out')), this.timeoutMs);
+    });
+    try {
+      await Promise.race([this.pool.withConnection(() => Promise.resolve()), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
