@@ -4,6 +4,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
 import { HealthModule } from '@lib/health';
+import { TransactionsModule } from '@lib/transactions';
 import { ApiKeyGuard } from './common/api-key.guard';
 import type { AppConfig } from './config/app-config';
 import { APP_CONFIG } from './config/config.constants';
@@ -12,7 +13,10 @@ import { ModelConfigsModule } from './model-configs/model-configs.module';
 /** Where the SQL migrations live (copied next to the compiled code by the Nest CLI). */
 export const MIGRATIONS_DIR = join(__dirname, 'model-configs', 'migrations');
 
-function duckDbOptions(config: AppConfig['duckdb']): DuckDbModuleOptions {
+function duckDbOptions(
+  config: AppConfig['duckdb'],
+  retry: AppConfig['retry'],
+): DuckDbModuleOptions {
   const duckConfig: Record<string, string> = {};
   if (config.threads !== undefined) duckConfig.threads = String(config.threads);
   if (config.memoryLimit !== undefined) duckConfig.memory_limit = config.memoryLimit;
@@ -28,6 +32,12 @@ function duckDbOptions(config: AppConfig['duckdb']): DuckDbModuleOptions {
     queryTimeoutMs: config.queryTimeoutMs,
     config: duckConfig,
     migrations: { directory: MIGRATIONS_DIR },
+    // Write-write conflicts rerun the whole transaction, with the service's retry settings.
+    transactions: {
+      defaultRetries: retry.maxRetries,
+      retryBaseDelayMs: retry.baseDelayMs,
+      retryMaxDelayMs: retry.maxDelayMs,
+    },
   };
 }
 
@@ -49,13 +59,21 @@ export class AppModule {
           providers: [{ provide: APP_CONFIG, useValue: config }],
           exports: [APP_CONFIG],
         },
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ ...config })] }),
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          load: [() => ({ ...config })],
+        }),
         DuckDbModule.forRootAsync({
           isGlobal: true,
           inject: [ConfigService],
           useFactory: (configService: ConfigService) =>
-            duckDbOptions(configService.getOrThrow<AppConfig['duckdb']>('duckdb')),
+            duckDbOptions(
+              configService.getOrThrow<AppConfig['duckdb']>('duckdb'),
+              configService.getOrThrow<AppConfig['retry']>('retry'),
+            ),
         }),
+        TransactionsModule,
         HealthModule.forRoot({}),
         ModelConfigsModule,
       ],

@@ -4,7 +4,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { REQUEST_TIMEOUT_MS, clientErrorHandler, hardenFastify, requestIdFrom } from './common/http-hardening';
+import {
+  REQUEST_TIMEOUT_MS,
+  clientErrorHandler,
+  hardenFastify,
+  requestIdFrom,
+} from './common/http-hardening';
 import { createValidationPipe } from './common/validation';
 import { type AppConfig, type LogLevel, loadConfig } from './config/app-config';
 
@@ -23,7 +28,9 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[] | false> = {
  * Fastify adapter with its limits, the global pipe and filter, Swagger at `/docs`. Tests call it
  * with their own environment; `main.ts` with `process.env`.
  */
-export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<{ app: NestFastifyApplication; config: AppConfig }> {
+export async function createApp(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ app: NestFastifyApplication; config: AppConfig }> {
   const config = loadConfig(env);
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimit,
@@ -47,7 +54,6 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<{
   hardenFastify(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -62,7 +68,9 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<{
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
   if (config.apiKey === undefined) {
-    new Logger('Auth').warn('API_KEY is not set: writes under /api/v1 are open to anyone who can reach the port.');
+    new Logger('Auth').warn(
+      'API_KEY is not set: writes under /api/v1 are open to anyone who can reach the port.',
+    );
   }
   return { app, config };
 }

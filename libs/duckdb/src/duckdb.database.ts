@@ -42,7 +42,9 @@ export class DuckDbDatabase {
       const hint = /lock/i.test(message)
         ? 'Another process holds the file open: stop it, or point DUCKDB_PATH at another file.'
         : 'Check DUCKDB_PATH and the DuckDB settings.';
-      throw new DatabaseUnavailableError(`Cannot open the DuckDB database: ${message} ${hint}`, { cause: error });
+      throw new DatabaseUnavailableError(`Cannot open the DuckDB database: ${message} ${hint}`, {
+        cause: error,
+      });
     }
   }
 }

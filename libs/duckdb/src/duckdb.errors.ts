@@ -27,7 +27,9 @@ export interface StatementContext {
 export class PoolAcquireTimeoutError extends DuckDbError {
   readonly transient = true;
   constructor(readonly waitedMs: number) {
-    super(`No database connection became free within ${waitedMs} ms; retry later or raise DUCKDB_POOL_MAX.`);
+    super(
+      `No database connection became free within ${waitedMs} ms; retry later or raise DUCKDB_POOL_MAX.`,
+    );
   }
 }
 
@@ -77,7 +79,10 @@ export class ConstraintViolationError extends DuckDbError {
 /** Two transactions wrote the same rows; the loser may rerun its whole unit. Maps to 409. */
 export class TransactionConflictError extends DuckDbError {
   readonly transient = true;
-  constructor(readonly context?: StatementContext, options?: { cause?: unknown }) {
+  constructor(
+    readonly context?: StatementContext,
+    options?: { cause?: unknown },
+  ) {
     super('The transaction conflicted with a concurrent write.', options);
   }
 }
@@ -105,10 +110,40 @@ export class TransactionClosedError extends DuckDbError {
   }
 }
 
+/** A propagation rule was broken (`Mandatory` without a transaction, `Never` inside one, …). */
+export class IllegalTransactionStateError extends DuckDbError {
+  readonly transient = false;
+}
+
+/** The transaction outran its `timeoutMs`; its statement was interrupted and it was rolled back. */
+export class TransactionTimeoutError extends DuckDbError {
+  readonly transient = true;
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`The transaction exceeded its ${timeoutMs} ms timeout and was rolled back.`, options);
+  }
+}
+
+/** A write was attempted inside a read-only transaction. */
+export class ReadOnlyTransactionError extends DuckDbError {
+  readonly transient = false;
+  constructor(
+    readonly context?: StatementContext,
+    options?: { cause?: unknown },
+  ) {
+    super('A read-only transaction cannot write.', options);
+  }
+}
+
 /** The SQL is invalid (parser, binder or catalog error): a programming error. */
 export class QuerySyntaxError extends DuckDbError {
   readonly transient = false;
-  constructor(readonly context?: StatementContext, options?: { cause?: unknown }) {
+  constructor(
+    readonly context?: StatementContext,
+    options?: { cause?: unknown },
+  ) {
     super('The statement is invalid.', options);
   }
 }
@@ -116,7 +151,10 @@ export class QuerySyntaxError extends DuckDbError {
 /** Any other driver error. */
 export class QueryFailedError extends DuckDbError {
   readonly transient = false;
-  constructor(readonly context?: StatementContext, options?: { cause?: unknown }) {
+  constructor(
+    readonly context?: StatementContext,
+    options?: { cause?: unknown },
+  ) {
     super('The statement failed.', options);
   }
 }
@@ -128,12 +166,15 @@ export class MigrationError extends DuckDbError {
 
 const CONFLICT =
   /Conflict on (update|tuple deletion)|write-write conflict|Catalog write-write conflict|Transaction conflict/i;
-const UNIQUE = /(PRIMARY KEY or UNIQUE constraint|Duplicate key .* violates (primary key|unique) constraint)/i;
+const UNIQUE =
+  /(PRIMARY KEY or UNIQUE constraint|Duplicate key .* violates (primary key|unique) constraint)/i;
 const NOT_NULL = /NOT NULL constraint failed/i;
 const FOREIGN_KEY = /foreign key constraint/i;
 const CHECK = /CHECK constraint failed/i;
+const READ_ONLY = /read-only mode|read-only transaction|attached in read-only/i;
 const SYNTAX = /^(Parser|Binder|Catalog) Error/i;
-const BROKEN = /(connection (was |already |has been )?(closed|disconnected)|database (has been )?invalidated|FATAL Error)/i;
+const BROKEN =
+  /(connection (was |already |has been )?(closed|disconnected)|database (has been )?invalidated|FATAL Error)/i;
 
 /** True when a driver error means the connection (or the database behind it) is unusable. */
 export function isBrokenConnectionError(error: unknown): boolean {
@@ -151,8 +192,10 @@ export function classifyDriverError(error: unknown, context: StatementContext): 
   if (UNIQUE.test(message)) return new ConstraintViolationError('unique', context, options);
   if (CONFLICT.test(message)) return new TransactionConflictError(context, options);
   if (NOT_NULL.test(message)) return new ConstraintViolationError('not_null', context, options);
-  if (FOREIGN_KEY.test(message)) return new ConstraintViolationError('foreign_key', context, options);
+  if (FOREIGN_KEY.test(message))
+    return new ConstraintViolationError('foreign_key', context, options);
   if (CHECK.test(message)) return new ConstraintViolationError('check', context, options);
+  if (READ_ONLY.test(message)) return new ReadOnlyTransactionError(context, options);
   if (BROKEN.test(message)) return new DatabaseUnavailableError(undefined, options);
   if (SYNTAX.test(message)) return new QuerySyntaxError(context, options);
   return new QueryFailedError(context, options);

@@ -17,6 +17,8 @@ export interface DuckDbPoolOptions {
   healthCheckAfterIdleMs?: number;
 }
 
+import type { TransactionManagerOptions } from './transactions/transaction-manager';
+
 /** Migration settings of {@link DuckDbModuleOptions}. */
 export interface DuckDbMigrationOptions {
   /** Folder of `NNNN_name.sql` files, applied in version order at startup. */
@@ -37,6 +39,8 @@ export interface DuckDbModuleOptions {
   config?: Record<string, string>;
   /** Versioned SQL migrations to apply at startup. */
   migrations?: DuckDbMigrationOptions;
+  /** Transaction defaults: conflict retries and their backoff. */
+  transactions?: TransactionManagerOptions;
 }
 
 /** Fully resolved options (every default applied). */
@@ -47,6 +51,7 @@ export interface ResolvedDuckDbOptions {
   statementCacheSize: number;
   config: Record<string, string>;
   migrations?: DuckDbMigrationOptions;
+  transactions: TransactionManagerOptions;
 }
 
 /** A positional statement parameter (`$1`, `$2`, …). Dates are bound as ISO-8601 strings. */

@@ -9,5 +9,8 @@ export const {
   ASYNC_OPTIONS_TYPE: DUCKDB_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<DuckDbModuleOptions>({ moduleName: 'DuckDb' })
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

@@ -1,4 +1,10 @@
-import { Inject, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { DuckDbClient } from './duckdb.client';
 import { DuckDbDatabase } from './duckdb.database';
 import { DUCKDB_MODULE_OPTIONS, DuckDbConfigurableModule } from './duckdb.module-definition';
@@ -6,6 +12,7 @@ import type { DuckDbModuleOptions, ResolvedDuckDbOptions } from './duckdb.interf
 import { resolveDuckDbOptions } from './duckdb.options';
 import { migrate } from './migrations/migrator';
 import { DuckDbPool } from './pool/duckdb-pool';
+import { TransactionManager } from './transactions/transaction-manager';
 
 /** Injection token of the resolved options. */
 const RESOLVED_OPTIONS = 'DUCKDB:RESOLVED_OPTIONS';
@@ -43,11 +50,20 @@ const RESOLVED_OPTIONS = 'DUCKDB:RESOLVED_OPTIONS';
         return pool;
       },
     },
+    {
+      provide: TransactionManager,
+      inject: [DuckDbPool, RESOLVED_OPTIONS],
+      useFactory: (pool: DuckDbPool, options: ResolvedDuckDbOptions) =>
+        new TransactionManager(pool, options.transactions),
+    },
     DuckDbClient,
   ],
-  exports: [DuckDbClient, DuckDbPool, DuckDbDatabase],
+  exports: [DuckDbClient, DuckDbPool, DuckDbDatabase, TransactionManager],
 })
-export class DuckDbModule extends DuckDbConfigurableModule implements OnModuleInit, OnApplicationShutdown {
+export class DuckDbModule
+  extends DuckDbConfigurableModule
+  implements OnModuleInit, OnApplicationShutdown
+{
   private readonly logger = new Logger('DuckDb');
 
   constructor(
@@ -76,7 +92,9 @@ export class DuckDbModule extends DuckDbConfigurableModule implements OnModuleIn
         await connection.run('CHECKPOINT');
         connection.closeSync();
       } catch (error) {
-        this.logger.warn(`Checkpoint at shutdown failed (the WAL keeps every commit): ${String(error)}`);
+        this.logger.warn(
+          `Checkpoint at shutdown failed (the WAL keeps every commit): ${String(error)}`,
+        );
       }
     }
     this.database.instance.closeSync();

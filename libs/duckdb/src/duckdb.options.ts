@@ -11,6 +11,7 @@ export function resolveDuckDbOptions(options: DuckDbModuleOptions): ResolvedDuck
     statementCacheSize: options.statementCacheSize ?? DUCKDB_DEFAULTS.statementCacheSize,
     config: options.config ?? {},
     migrations: options.migrations,
+    transactions: options.transactions ?? {},
   };
   const check = (name: string, value: number, min: number) => {
     if (!Number.isInteger(value) || value < min) {
@@ -21,10 +22,13 @@ export function resolveDuckDbOptions(options: DuckDbModuleOptions): ResolvedDuck
   check('pool.max', pool.max, 1);
   check('pool.acquireTimeoutMs', pool.acquireTimeoutMs, 0);
   check('pool.idleTimeoutMs', pool.idleTimeoutMs, 1);
+  check('pool.healthCheckAfterIdleMs', pool.healthCheckAfterIdleMs, 1);
   check('queryTimeoutMs', resolved.queryTimeoutMs, 0);
   check('statementCacheSize', resolved.statementCacheSize, 1);
   if (pool.min > pool.max) {
-    throw new RangeError(`DuckDB option pool.min (${pool.min}) must not exceed pool.max (${pool.max})`);
+    throw new RangeError(
+      `DuckDB option pool.min (${pool.min}) must not exceed pool.max (${pool.max})`,
+    );
   }
   return resolved;
 }

@@ -15,7 +15,8 @@ const integer: Convert = (value) =>
 
 const timestamp: Convert = (value) => (value instanceof Date ? value.toISOString() : value);
 
-const json: Convert = (value) => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value);
+const json: Convert = (value) =>
+  typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
 
 /** Converts whatever else JS conversion produced into something `JSON.stringify` accepts. */
 const fallback: Convert = (value) => {
@@ -80,6 +81,8 @@ export function readRows<T = Row>(reader: DuckDBResultReader): T[] {
 }
 
 /** Converts statement parameters to values the driver binds (Dates as ISO-8601 strings). */
-export function toDriverParams(params: readonly SqlParam[]): (string | number | boolean | bigint | null)[] {
+export function toDriverParams(
+  params: readonly SqlParam[],
+): (string | number | boolean | bigint | null)[] {
   return params.map((p) => (p instanceof Date ? p.toISOString() : p));
 }

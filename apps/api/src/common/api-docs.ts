@@ -9,13 +9,19 @@ export function ApiWrite(): MethodDecorator {
   return applyDecorators(
     ApiSecurity('bearer'),
     ApiSecurity('api-key'),
-    ApiBadRequestResponse({ description: 'VALIDATION_FAILED: the message names each offending field' }),
+    ApiBadRequestResponse({
+      description: 'VALIDATION_FAILED: the message names each offending field',
+    }),
   );
 }
 
 /** Documents `If-Match`. */
 export function ApiIfMatch(): MethodDecorator {
   return applyDecorators(
-    ApiHeader({ name: 'If-Match', required: false, description: '"<version>", W/"<version>", <version> or *' }),
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description: '"<version>", W/"<version>", <version> or *',
+    }),
   );
 }

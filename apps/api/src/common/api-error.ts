@@ -75,7 +75,13 @@ export function errorBody(
     .join(' ');
   const normalized =
     status === 400 ? (Array.isArray(message) ? message : [message]).slice(0, 20) : message;
-  return { statusCode: status, error: REASONS[status] ?? reason, code, message: normalized, ...extra };
+  return {
+    statusCode: status,
+    error: REASONS[status] ?? reason,
+    code,
+    message: normalized,
+    ...extra,
+  };
 }
 
 const REASONS: Record<number, string> = {

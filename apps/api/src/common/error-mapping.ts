@@ -18,9 +18,21 @@ export interface ErrorResponse {
 }
 
 const FASTIFY_CODES: Record<string, [number, ErrorBody['code'], string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 1 MiB limit.'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json.'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'VALIDATION_FAILED', 'Content-Length does not match the body.'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [
+    413,
+    'PAYLOAD_TOO_LARGE',
+    'The request body is larger than the 1 MiB limit.',
+  ],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'The request body must be application/json.',
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    400,
+    'VALIDATION_FAILED',
+    'Content-Length does not match the body.',
+  ],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'VALIDATION_FAILED', 'The JSON body is empty.'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'VALIDATION_FAILED', 'The body is not valid JSON.'],
   FST_ERR_BAD_URL: [400, 'VALIDATION_FAILED', 'The URL is malformed.'],
@@ -33,7 +45,11 @@ const FASTIFY_CODES: Record<string, [number, ErrorBody['code'], string]> = {
  */
 export function toErrorResponse(error: unknown, requestId: string, logger: Logger): ErrorResponse {
   if (error instanceof ApiError) {
-    return { status: error.getStatus(), body: error.getResponse() as ErrorBody, headers: error.headers };
+    return {
+      status: error.getStatus(),
+      body: error.getResponse() as ErrorBody,
+      headers: error.headers,
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -59,7 +75,11 @@ export function toErrorResponse(error: unknown, requestId: string, logger: Logge
 }
 
 function fromDatabaseError(error: DuckDbError, requestId: string, logger: Logger): ErrorResponse {
-  if (error instanceof PoolAcquireTimeoutError || error instanceof PoolDrainingError || error instanceof DatabaseUnavailableError) {
+  if (
+    error instanceof PoolAcquireTimeoutError ||
+    error instanceof PoolDrainingError ||
+    error instanceof DatabaseUnavailableError
+  ) {
     logger.warn(`Database unavailable (request id ${requestId}): ${describe(error)}`);
     return {
       status: 503,
@@ -69,12 +89,20 @@ function fromDatabaseError(error: DuckDbError, requestId: string, logger: Logger
   }
   if (error instanceof QueryTimeoutError) {
     logger.warn(`Query timeout (request id ${requestId}): ${describe(error)}`);
-    return { status: 504, body: errorBody(504, 'DATABASE_TIMEOUT', 'The database did not answer in time.'), headers: {} };
+    return {
+      status: 504,
+      body: errorBody(504, 'DATABASE_TIMEOUT', 'The database did not answer in time.'),
+      headers: {},
+    };
   }
   if (error instanceof TransactionConflictError) {
     return {
       status: 409,
-      body: errorBody(409, 'TRANSACTION_CONFLICT', 'A concurrent write conflicted with this one; retry.'),
+      body: errorBody(
+        409,
+        'TRANSACTION_CONFLICT',
+        'A concurrent write conflicted with this one; retry.',
+      ),
       headers: {},
     };
   }
@@ -95,22 +123,37 @@ function fromDatabaseError(error: DuckDbError, requestId: string, logger: Logger
 
 function fastifyError(error: unknown): ErrorResponse | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { code, statusCode, message } = error as { code?: string; statusCode?: number; message?: string };
+  const { code, statusCode, message } = error as {
+    code?: string;
+    statusCode?: number;
+    message?: string;
+  };
   const known = code ? FASTIFY_CODES[code] : undefined;
-  if (known) return { status: known[0], body: errorBody(known[0], known[1], known[2]), headers: {} };
+  if (known)
+    return { status: known[0], body: errorBody(known[0], known[1], known[2]), headers: {} };
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     // Errors raised by our own body parser carry a safe message and a 4xx status.
-    const text = (error as { expose?: boolean }).expose ? (message ?? 'Bad request.') : 'The request is malformed.';
-    return { status: statusCode, body: errorBody(statusCode, codeForStatus(statusCode), text), headers: {} };
+    const text = (error as { expose?: boolean }).expose
+      ? (message ?? 'Bad request.')
+      : 'The request is malformed.';
+    return {
+      status: statusCode,
+      body: errorBody(statusCode, codeForStatus(statusCode), text),
+      headers: {},
+    };
   }
   return undefined;
 }
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const context = (error as { context?: { operation?: string; sql?: string; paramCount?: number } }).context;
+  const context = (error as { context?: { operation?: string; sql?: string; paramCount?: number } })
+    .context;
   const parts = [`${error.name}: ${error.message}`];
-  if (context) parts.push(`operation=${context.operation} params=${context.paramCount ?? 0} sql=${JSON.stringify(context.sql)}`);
+  if (context)
+    parts.push(
+      `operation=${context.operation} params=${context.paramCount ?? 0} sql=${JSON.stringify(context.sql)}`,
+    );
   if (error.cause instanceof Error) parts.push(`cause: ${error.cause.message}`);
   if (error.stack) parts.push(error.stack.split('\n').slice(1, 6).join('\n'));
   return parts.join(' | ');

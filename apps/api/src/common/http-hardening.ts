@@ -27,11 +27,24 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
     socket.destroy();
     return;
   }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 408
+        : 400;
   const body = JSON.stringify(
-    errorBody(status, status === 408 ? 'REQUEST_TIMEOUT' : 'VALIDATION_FAILED', 'The request could not be read.'),
+    errorBody(
+      status,
+      status === 408 ? 'REQUEST_TIMEOUT' : 'VALIDATION_FAILED',
+      'The request could not be read.',
+    ),
   );
-  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+  const reason = {
+    400: 'Bad Request',
+    408: 'Request Timeout',
+    431: 'Request Header Fields Too Large',
+  }[status];
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
@@ -45,13 +58,17 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
  */
 export function hardenFastify(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as Buffer));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer' },
+    (_request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as Buffer));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     void reply.header('x-content-type-options', 'nosniff');
@@ -59,13 +76,16 @@ export function hardenFastify(fastify: FastifyInstance): void {
       void reply
         .status(414)
         .type('application/json; charset=utf-8')
-        .send(errorBody(414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_LENGTH} characters.`));
+        .send(
+          errorBody(414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_LENGTH} characters.`),
+        );
       return;
     }
     done();
   });
   fastify.addHook('preValidation', (request, _reply, done) => {
-    if (request.body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method)) request.body = {};
+    if (request.body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method))
+      request.body = {};
     done();
   });
 }

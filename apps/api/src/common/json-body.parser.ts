@@ -32,7 +32,11 @@ export function parseJsonBody(body: Buffer): unknown {
     value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const proto = error instanceof SyntaxError && /prototype/i.test(error.message);
-    throw new BodyParseError(proto ? 'The body uses a forbidden key (__proto__ or constructor.prototype).' : 'The body is not valid JSON.');
+    throw new BodyParseError(
+      proto
+        ? 'The body uses a forbidden key (__proto__ or constructor.prototype).'
+        : 'The body is not valid JSON.',
+    );
   }
   if (SURROGATE_ESCAPE.test(text) && !wellFormedDeep(value)) {
     throw new BodyParseError('The body contains an unpaired surrogate.');
@@ -50,7 +54,8 @@ function checkDepth(text: string): void {
       else if (ch === 34 /* " */) inString = false;
     } else if (ch === 34) inString = true;
     else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-      if (++depth > MAX_BODY_DEPTH) throw new BodyParseError(`The body nests deeper than ${MAX_BODY_DEPTH} levels.`);
+      if (++depth > MAX_BODY_DEPTH)
+        throw new BodyParseError(`The body nests deeper than ${MAX_BODY_DEPTH} levels.`);
     } else if (ch === 125 || ch === 93) depth--;
   }
 }

@@ -96,14 +96,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const poolMin = int(env, 'DUCKDB_POOL_MIN', 1, 0, 64);
   const poolMax = int(env, 'DUCKDB_POOL_MAX', 4, 1, 64);
   if (poolMin > poolMax) {
-    throw new ConfigError(`DUCKDB_POOL_MIN (${poolMin}) must not exceed DUCKDB_POOL_MAX (${poolMax})`);
+    throw new ConfigError(
+      `DUCKDB_POOL_MIN (${poolMin}) must not exceed DUCKDB_POOL_MAX (${poolMax})`,
+    );
   }
   const memoryLimit = read(env, 'DUCKDB_MEMORY_LIMIT');
-  if (memoryLimit !== undefined && !/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$/i.test(memoryLimit)) {
-    throw new ConfigError(`DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, got "${memoryLimit}"`);
+  if (
+    memoryLimit !== undefined &&
+    !/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$/i.test(memoryLimit)
+  ) {
+    throw new ConfigError(
+      `DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, got "${memoryLimit}"`,
+    );
   }
   const host = read(env, 'HOST') ?? '127.0.0.1';
-  if (!/^[\w.:-]+$/.test(host)) throw new ConfigError(`HOST must be a host name or address, got "${host}"`);
+  if (!/^[\w.:-]+$/.test(host))
+    throw new ConfigError(`HOST must be a host name or address, got "${host}"`);
   const apiKey = env.API_KEY === undefined || env.API_KEY === '' ? undefined : env.API_KEY;
   if (apiKey !== undefined && (apiKey.length < 8 || /\s/.test(apiKey))) {
     throw new ConfigError('API_KEY must be at least 8 characters without spaces');

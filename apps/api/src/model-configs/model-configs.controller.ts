@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -34,7 +47,9 @@ export class ModelConfigsController {
   constructor(private readonly service: ModelConfigsService) {}
 
   @Get()
-  @ApiOkResponse({ description: '{items, total, limit, offset}, ordered by usageType then priority' })
+  @ApiOkResponse({
+    description: '{items, total, limit, offset}, ordered by usageType then priority',
+  })
   async list(@Query() query: ListModelConfigsQuery) {
     const limit = query.limit ?? 100;
     const offset = query.offset ?? 0;
@@ -43,7 +58,9 @@ export class ModelConfigsController {
   }
 
   @Get('grouped')
-  @ApiOkResponse({ description: '{ "<usageType>": [config, …] }, each list by priority, disabled included' })
+  @ApiOkResponse({
+    description: '{ "<usageType>": [config, …] }, each list by priority, disabled included',
+  })
   grouped() {
     return this.service.grouped();
   }
@@ -84,7 +101,9 @@ export class ModelConfigsController {
   @Post('reset')
   @HttpCode(200)
   @ApiWrite()
-  @ApiOkResponse({ description: '{deleted, inserted}: everything deleted and the defaults seeded, atomically' })
+  @ApiOkResponse({
+    description: '{deleted, inserted}: everything deleted and the defaults seeded, atomically',
+  })
   reset() {
     return this.service.reset();
   }
@@ -108,7 +127,10 @@ export class ModelConfigsController {
   @ApiWrite()
   @ApiIfMatch()
   @ApiNoContentResponse()
-  async remove(@Param() { id }: IdParams, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
+  async remove(
+    @Param() { id }: IdParams,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<void> {
     await this.service.remove(id, parseIfMatch(ifMatch));
   }
 
@@ -123,7 +145,12 @@ export class ModelConfigsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { created, config } = await this.service.upsertSlot(usageType, priority, dto, parseIfMatch(ifMatch));
+    const { created, config } = await this.service.upsertSlot(
+      usageType,
+      priority,
+      dto,
+      parseIfMatch(ifMatch),
+    );
     void reply.status(created ? 201 : 200);
     if (created) void reply.header('location', `/${API_PREFIX}/model-configs/${config.id}`);
     return withEtag(reply, config);

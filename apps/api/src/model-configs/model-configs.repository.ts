@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DuckDbClient } from '@lib/duckdb';
-import type { ListFilter, ModelConfig, ModelConfigFields, UsageTypeSummary } from './model-config.types';
+import type {
+  ListFilter,
+  ModelConfig,
+  ModelConfigFields,
+  UsageTypeSummary,
+} from './model-config.types';
 
 const COLUMNS = `id, usage_type, priority, model_id, model_name, provider, parameters, enabled, version,
   created_at, updated_at`;
@@ -75,7 +80,10 @@ export class ModelConfigsRepository {
 
   /** One config by id. */
   async findById(id: string): Promise<ModelConfig | undefined> {
-    const row = await this.db.queryOne<ModelConfigRow>(`SELECT ${COLUMNS} FROM model_configs WHERE id = $1`, [id]);
+    const row = await this.db.queryOne<ModelConfigRow>(
+      `SELECT ${COLUMNS} FROM model_configs WHERE id = $1`,
+      [id],
+    );
     return row && toModelConfig(row);
   }
 
@@ -192,7 +200,12 @@ export class ModelConfigsRepository {
    * Overwrites every writable field of a config whose version is still `expectedVersion`, bumping
    * the version. Returns `undefined` when the row changed meanwhile.
    */
-  async update(id: string, expectedVersion: number, fields: ModelConfigFields, now = new Date()): Promise<ModelConfig | undefined> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    fields: ModelConfigFields,
+    now = new Date(),
+  ): Promise<ModelConfig | undefined> {
     const row = await this.db.queryOne<ModelConfigRow>(
       `UPDATE model_configs SET usage_type = $3, priority = $4, model_id = $5, model_name = $6,
          provider = $7, parameters = $8::JSON, enabled = $9, version = version + 1,
@@ -223,7 +236,10 @@ export class ModelConfigsRepository {
 
   /** Deletes every config of a usage type; returns how many. */
   async deleteUsageType(usageType: string): Promise<number> {
-    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE usage_type = $1', [usageType]);
+    const { rowsChanged } = await this.db.execute(
+      'DELETE FROM model_configs WHERE usage_type = $1',
+      [usageType],
+    );
     return rowsChanged;
   }
 

@@ -1,17 +1,22 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ConstraintViolationError, DuckDbClient } from '@lib/duckdb';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConstraintViolationError } from '@lib/duckdb';
+import { Transactional } from '@lib/transactions';
 import { ApiError } from '../common/api-error';
 import { type IfMatch, matchesVersion } from '../common/if-match';
 import { APP_CONFIG } from '../config/config.constants';
-import { Inject } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { DEFAULT_MODEL_CONFIGS } from './default-configs';
-import type { ChainItemDto, CreateModelConfigDto, UpdateModelConfigDto, UpsertModelConfigDto } from './dto/model-config.dto';
+import type {
+  ChainItemDto,
+  CreateModelConfigDto,
+  UpdateModelConfigDto,
+  UpsertModelConfigDto,
+} from './dto/model-config.dto';
 import type { ListFilter, ModelConfig, ModelConfigFields } from './model-config.types';
 import { ModelConfigsRepository } from './model-configs.repository';
 
-/** Reruns of a write transaction after a write-write conflict. */
-const WRITE_RETRIES = 3;
+/** Reruns of an upsert that lost a race for an empty slot (it then replaces). */
+const SLOT_RACE_RETRIES = 3;
 
 function withDefaults(dto: CreateModelConfigDto): ModelConfigFields {
   return {
@@ -32,7 +37,6 @@ export class ModelConfigsService implements OnApplicationBootstrap {
 
   constructor(
     private readonly repository: ModelConfigsRepository,
-    private readonly db: DuckDbClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -62,29 +66,32 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     return config;
   }
 
+  @Transactional()
   create(dto: CreateModelConfigDto): Promise<ModelConfig> {
     return this.repository.insert(withDefaults(dto));
   }
 
   /** Applies a partial change under `If-Match`; an empty change returns the config as it is. */
-  update(id: string, dto: UpdateModelConfigDto, ifMatch: IfMatch | undefined): Promise<ModelConfig> {
-    return this.write(async () => {
-      const current = await this.get(id);
-      if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
-      const fields: ModelConfigFields = { ...current, ...stripUndefined(dto) };
-      if (!changed(current, fields)) return current;
-      const updated = await this.repository.update(id, current.version, fields);
-      if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
-      return updated;
-    });
+  @Transactional()
+  async update(
+    id: string,
+    dto: UpdateModelConfigDto,
+    ifMatch: IfMatch | undefined,
+  ): Promise<ModelConfig> {
+    const current = await this.get(id);
+    if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
+    const fields: ModelConfigFields = { ...current, ...stripUndefined(dto) };
+    if (!changed(current, fields)) return current;
+    const updated = await this.repository.update(id, current.version, fields);
+    if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
+    return updated;
   }
 
-  remove(id: string, ifMatch: IfMatch | undefined): Promise<void> {
-    return this.write(async () => {
-      const current = await this.get(id);
-      if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
-      await this.repository.deleteById(id);
-    });
+  @Transactional()
+  async remove(id: string, ifMatch: IfMatch | undefined): Promise<void> {
+    const current = await this.get(id);
+    if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
+    await this.repository.deleteById(id);
   }
 
   /** Creates or replaces the config in one slot. */
@@ -95,88 +102,91 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     ifMatch: IfMatch | undefined,
   ): Promise<{ created: boolean; config: ModelConfig }> {
     const mismatched: string[] = [];
-    if (dto.usageType !== undefined && dto.usageType !== usageType) mismatched.push('usageType must repeat the path');
-    if (dto.priority !== undefined && dto.priority !== priority) mismatched.push('priority must repeat the path');
+    if (dto.usageType !== undefined && dto.usageType !== usageType)
+      mismatched.push('usageType must repeat the path');
+    if (dto.priority !== undefined && dto.priority !== priority)
+      mismatched.push('priority must repeat the path');
     if (mismatched.length > 0) throw ApiError.validation(mismatched);
     const fields = withDefaults({ ...dto, usageType, priority });
     // Two upserts racing for an empty slot: the loser's INSERT fails at COMMIT; its rerun replaces.
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.write(async () => {
-          const current = await this.repository.findBySlot(usageType, priority);
-          if (!current) {
-            if (ifMatch !== undefined) throw ApiError.versionMismatch('The slot is empty; If-Match cannot match.');
-            return { created: true, config: await this.repository.insert(fields) };
-          }
-          if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
-          const updated = await this.repository.update(current.id, current.version, fields);
-          if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
-          return { created: false, config: updated };
-        });
+        return await this.upsertOnce(fields, ifMatch);
       } catch (error) {
         const slotRace = error instanceof ConstraintViolationError && error.kind === 'unique';
-        if (!slotRace || attempt >= WRITE_RETRIES) throw error;
+        if (!slotRace || attempt >= SLOT_RACE_RETRIES) throw error;
       }
     }
   }
 
+  @Transactional()
+  private async upsertOnce(
+    fields: ModelConfigFields,
+    ifMatch: IfMatch | undefined,
+  ): Promise<{ created: boolean; config: ModelConfig }> {
+    const current = await this.repository.findBySlot(fields.usageType, fields.priority);
+    if (!current) {
+      if (ifMatch !== undefined)
+        throw ApiError.versionMismatch('The slot is empty; If-Match cannot match.');
+      return { created: true, config: await this.repository.insert(fields) };
+    }
+    if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
+    const updated = await this.repository.update(current.id, current.version, fields);
+    if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
+    return { created: false, config: updated };
+  }
+
+  @Transactional()
   async deleteSlot(usageType: string, priority: number): Promise<void> {
-    const deleted = await this.write(async () => {
-      const current = await this.repository.findBySlot(usageType, priority);
-      return current ? this.repository.deleteById(current.id) : false;
-    });
-    if (!deleted) throw ApiError.notFound('Model config');
+    const current = await this.repository.findBySlot(usageType, priority);
+    if (!current) throw ApiError.notFound('Model config');
+    await this.repository.deleteById(current.id);
   }
 
   /** Creates every item or none. */
-  bulkCreate(items: CreateModelConfigDto[]): Promise<ModelConfig[]> {
-    return this.write(async () => {
-      const now = new Date();
-      const created: ModelConfig[] = [];
-      for (const item of items) created.push(await this.repository.insert(withDefaults(item), now));
-      return created;
-    });
+  @Transactional()
+  async bulkCreate(items: CreateModelConfigDto[]): Promise<ModelConfig[]> {
+    const now = new Date();
+    const created: ModelConfig[] = [];
+    for (const item of items) created.push(await this.repository.insert(withDefaults(item), now));
+    return created;
   }
 
   /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
-  replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
-    return this.write(async () => {
-      await this.repository.deleteUsageType(usageType);
-      const now = new Date();
-      const created: ModelConfig[] = [];
-      for (const [index, item] of items.entries()) {
-        created.push(
-          await this.repository.insert(withDefaults({ ...item, usageType, priority: index + 1 }), now),
-        );
-      }
-      return created;
-    });
+  @Transactional()
+  async replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
+    await this.repository.deleteUsageType(usageType);
+    const now = new Date();
+    const created: ModelConfig[] = [];
+    for (const [index, item] of items.entries()) {
+      created.push(
+        await this.repository.insert(
+          withDefaults({ ...item, usageType, priority: index + 1 }),
+          now,
+        ),
+      );
+    }
+    return created;
   }
 
   /** Inserts each default config whose slot is free. */
-  seed(): Promise<{ inserted: number }> {
-    return this.write(async () => {
-      let inserted = 0;
-      const now = new Date();
-      for (const fields of DEFAULT_MODEL_CONFIGS) {
-        if (await this.repository.insertIfSlotFree(fields, now)) inserted++;
-      }
-      return { inserted };
-    });
+  @Transactional()
+  async seed(): Promise<{ inserted: number }> {
+    let inserted = 0;
+    const now = new Date();
+    for (const fields of DEFAULT_MODEL_CONFIGS) {
+      if (await this.repository.insertIfSlotFree(fields, now)) inserted++;
+    }
+    return { inserted };
   }
 
   /** Deletes every config and seeds the defaults, in one transaction. */
-  reset(): Promise<{ deleted: number; inserted: number }> {
-    return this.write(async () => {
-      const deleted = await this.repository.deleteAll();
-      const now = new Date();
-      for (const fields of DEFAULT_MODEL_CONFIGS) await this.repository.insert(fields, now);
-      return { deleted, inserted: DEFAULT_MODEL_CONFIGS.length };
-    });
-  }
-
-  private write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.db.transaction(fn, { retries: WRITE_RETRIES });
+  @Transactional()
+  async reset(): Promise<{ deleted: number; inserted: number }> {
+    const deleted = await this.repository.deleteAll();
+    const now = new Date();
+    for (const fields of DEFAULT_MODEL_CONFIGS) await this.repository.insert(fields, now);
+    return { deleted, inserted: DEFAULT_MODEL_CONFIGS.length };
   }
 }
 

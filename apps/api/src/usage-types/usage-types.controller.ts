@@ -3,7 +3,11 @@ import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { API_PREFIX, ApiWrite } from '../common/api-docs';
 import { ReplaceChainDto } from '../model-configs/dto/model-config.dto';
-import { ProviderParams, UsageTypeModelParams, UsageTypeParams } from '../model-configs/dto/params.dto';
+import {
+  ProviderParams,
+  UsageTypeModelParams,
+  UsageTypeParams,
+} from '../model-configs/dto/params.dto';
 import { withEtag } from '../model-configs/model-configs.controller';
 import { ModelConfigsService } from '../model-configs/model-configs.service';
 import { UsageTypesService } from './usage-types.service';
@@ -26,7 +30,10 @@ export class UsageTypesController {
   @Get(':usageType/active')
   @ApiOkResponse({ description: 'The active config: the enabled config with the lowest priority' })
   @ApiNotFoundResponse({ description: 'No enabled config' })
-  async active(@Param() { usageType }: UsageTypeParams, @Res({ passthrough: true }) reply: FastifyReply) {
+  async active(
+    @Param() { usageType }: UsageTypeParams,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     return withEtag(reply, await this.usageTypes.active(usageType));
   }
 

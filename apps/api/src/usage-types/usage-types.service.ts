@@ -24,7 +24,10 @@ export class UsageTypesService {
     return { usageType, modelIds };
   }
 
-  async validateModel(usageType: string, modelId: string): Promise<{ valid: true; config: ModelConfig }> {
+  async validateModel(
+    usageType: string,
+    modelId: string,
+  ): Promise<{ valid: true; config: ModelConfig }> {
     const config = await this.repository.findEnabledModel(usageType, modelId);
     if (!config) throw ApiError.notFound('Enabled model for that usage type', { valid: false });
     return { valid: true, config };

@@ -28,12 +28,19 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
     const match = FILE_NAME.exec(name);
     if (!match) continue;
     const sql = await readFile(join(directory, name), 'utf8');
-    files.push({ version: Number(match[1]), name, sql, checksum: createHash('sha256').update(sql).digest('hex') });
+    files.push({
+      version: Number(match[1]),
+      name,
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex'),
+    });
   }
   files.sort((a, b) => a.version - b.version);
   for (let i = 1; i < files.length; i++) {
     if (files[i].version === files[i - 1].version) {
-      throw new MigrationError(`Two migrations share version ${files[i].version}: ${files[i - 1].name} and ${files[i].name}.`);
+      throw new MigrationError(
+        `Two migrations share version ${files[i].version}: ${files[i - 1].name} and ${files[i].name}.`,
+      );
     }
   }
   return files;
@@ -45,7 +52,11 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
  *
  * @returns the schema version after migrating (0 when there are none).
  */
-export async function migrate(pool: DuckDbPool, directory: string, logger = new Logger('DuckDbMigrations')): Promise<number> {
+export async function migrate(
+  pool: DuckDbPool,
+  directory: string,
+  logger = new Logger('DuckDbMigrations'),
+): Promise<number> {
   const files = await readMigrations(directory);
   return pool.withConnection(async (connection) => {
     const ctx = { operation: 'migrate' };
@@ -61,7 +72,14 @@ export async function migrate(pool: DuckDbPool, directory: string, logger = new 
       ctx,
     );
     const applied = new Map(
-      (await connection.run('SELECT version, name, checksum FROM schema_migrations', [], 'rows', ctx)).map((row) => [
+      (
+        await connection.run(
+          'SELECT version, name, checksum FROM schema_migrations',
+          [],
+          'rows',
+          ctx,
+        )
+      ).map((row) => [
         row.version as number,
         row as { version: number; name: string; checksum: string },
       ]),
@@ -77,7 +95,9 @@ export async function migrate(pool: DuckDbPool, directory: string, logger = new 
     }
     for (const version of applied.keys()) {
       if (!files.some((f) => f.version === version)) {
-        logger.warn(`Migration version ${version} is recorded in the database but has no file here.`);
+        logger.warn(
+          `Migration version ${version} is recorded in the database but has no file here.`,
+        );
       }
     }
     for (const file of files.filter((f) => !applied.has(f.version))) {
@@ -93,13 +113,21 @@ export async function migrate(pool: DuckDbPool, directory: string, logger = new 
         await connection.run('COMMIT', [], 'script', ctx);
       } catch (error) {
         await connection.run('ROLLBACK', [], 'script', ctx).catch(() => undefined);
-        throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new MigrationError(
+          `Migration ${file.name} failed and was rolled back: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
       logger.log(`Applied migration ${file.name}`);
     }
-    const [row] = await connection.run('SELECT coalesce(max(version), 0) AS v FROM schema_migrations', [], 'rows', ctx);
+    const [row] = await connection.run(
+      'SELECT coalesce(max(version), 0) AS v FROM schema_migrations',
+      [],
+      'rows',
+      ctx,
+    );
     return row.v as number;
   });
 }

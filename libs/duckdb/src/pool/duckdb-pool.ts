@@ -54,7 +54,9 @@ export class DuckDbPool {
       this.options = { ...options, min: 1, max: 1 };
     }
     if (this.options.min > this.options.max) {
-      throw new RangeError(`pool min (${this.options.min}) must not exceed max (${this.options.max})`);
+      throw new RangeError(
+        `pool min (${this.options.min}) must not exceed max (${this.options.max})`,
+      );
     }
   }
 
@@ -246,7 +248,7 @@ export class DuckDbPool {
   private async sweep(): Promise<void> {
     const now = Date.now();
     const { min, idleTimeoutMs, healthCheckAfterIdleMs } = this.options;
-    for (let i = 0; i < this.idle.length && this.all.size > min; ) {
+    for (let i = 0; i < this.idle.length && this.all.size > min;) {
       const connection = this.idle[i];
       if (now - connection.idleSince >= idleTimeoutMs) {
         this.idle.splice(i, 1);

@@ -92,6 +92,13 @@ describe('PooledConnection', () => {
     expect(connection.cachedStatements).toBe(1);
   });
 
+  it('has a probe that does see overlapping statements when the queue is bypassed', async () => {
+    const connection = await connect();
+    const probe = probeInFlight(connection.raw);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => connection.raw.run(`SELECT ${i} AS v`)));
+    expect(probe.max).toBeGreaterThan(1);
+  });
+
   it('keeps mixed statement kinds in submission order', async () => {
     const connection = await connect();
     const probe = probeInFlight(connection.raw);

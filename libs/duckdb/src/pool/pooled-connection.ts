@@ -1,5 +1,12 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
-import { type StatementContext, QueryTimeoutError, classifyDriverError, isBrokenConnectionError } from '../duckdb.errors';
+import {
+  DatabaseUnavailableError,
+  QueryFailedError,
+  QueryTimeoutError,
+  type StatementContext,
+  classifyDriverError,
+  isBrokenConnectionError,
+} from '../duckdb.errors';
 import type { Row, SqlParam } from '../duckdb.interfaces';
 import { readRows, toDriverParams } from '../duckdb.rows';
 
@@ -40,13 +47,38 @@ export class PooledConnection {
    * Runs one statement after every statement queued before it on this connection has settled.
    * Driver errors are classified into `DuckDbError` subclasses.
    */
-  run(sql: string, params: readonly SqlParam[], mode: 'rows', context: StatementContext): Promise<Row[]>;
-  run(sql: string, params: readonly SqlParam[], mode: 'execute', context: StatementContext): Promise<number>;
-  run(sql: string, params: readonly SqlParam[], mode: 'script', context: StatementContext): Promise<void>;
-  run(sql: string, params: readonly SqlParam[], mode: StatementMode, context: StatementContext): Promise<unknown> {
+  run(
+    sql: string,
+    params: readonly SqlParam[],
+    mode: 'rows',
+    context: StatementContext,
+  ): Promise<Row[]>;
+  run(
+    sql: string,
+    params: readonly SqlParam[],
+    mode: 'execute',
+    context: StatementContext,
+  ): Promise<number>;
+  run(
+    sql: string,
+    params: readonly SqlParam[],
+    mode: 'script',
+    context: StatementContext,
+  ): Promise<void>;
+  run(
+    sql: string,
+    params: readonly SqlParam[],
+    mode: StatementMode,
+    context: StatementContext,
+  ): Promise<unknown> {
     const result = this.tail.then(() => this.runNow(sql, params, mode, context));
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** Resolves once every statement queued so far on this connection has settled. */
+  settled(): Promise<void> {
+    return this.tail.then(() => undefined);
   }
 
   /** Interrupts the statement running on this connection, if any. */
@@ -94,11 +126,26 @@ export class PooledConnection {
       if (mode === 'execute') return (await statement.run()).rowsChanged;
       return readRows(await statement.runAndReadAll());
     } catch (error) {
-      if (isBrokenConnectionError(error)) this.broken = true;
       if (timedOut) throw new QueryTimeoutError(timeoutMs, context, { cause: error });
-      throw classifyDriverError(error, context);
+      const classified = classifyDriverError(error, context);
+      if (isBrokenConnectionError(error)) this.broken = true;
+      else if (classified instanceof QueryFailedError) this.broken = !(await this.isAlive());
+      throw this.broken
+        ? new DatabaseUnavailableError('A database connection broke.', { cause: error })
+        : classified;
     } finally {
       if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** Probes an unexplained failure: can this connection still run a statement? */
+  private async isAlive(): Promise<boolean> {
+    try {
+      await this.raw.run('SELECT 1');
+      return true;
+    } catch (error) {
+      // Inside an aborted transaction the probe fails too, on a perfectly good connection.
+      return !isBrokenConnectionError(error);
     }
   }
 
@@ -113,7 +160,10 @@ export class PooledConnection {
     const statement = await this.raw.prepare(sql);
     this.statements.set(sql, statement);
     if (this.statements.size > this.options.statementCacheSize) {
-      const [oldestSql, oldest] = this.statements.entries().next().value as [string, DuckDBPreparedStatement];
+      const [oldestSql, oldest] = this.statements.entries().next().value as [
+        string,
+        DuckDBPreparedStatement,
+      ];
       this.statements.delete(oldestSql);
       oldest.destroySync();
     }

@@ -54,7 +54,12 @@ export class CreateModelConfigDto {
   @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
   provider!: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {}, example: { temperature: 0.2 } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    default: {},
+    example: { temperature: 0.2 },
+  })
   @IsOptional()
   @IsParameters()
   parameters?: Record<string, unknown>;
@@ -69,7 +74,9 @@ export class CreateModelConfigDto {
 export class UpdateModelConfigDto extends PartialType(CreateModelConfigDto) {}
 
 /** The body of `PUT /model-configs/by-slot/:usageType/:priority`. */
-export class UpsertModelConfigDto extends PartialType(PickType(CreateModelConfigDto, ['usageType', 'priority'] as const)) {
+export class UpsertModelConfigDto extends PartialType(
+  PickType(CreateModelConfigDto, ['usageType', 'priority'] as const),
+) {
   @ApiProperty({ example: 'openrouter/auto' })
   @IsDefined()
   @IsString()

@@ -1,4 +1,8 @@
-import { type ValidationArguments, type ValidationOptions, registerDecorator } from 'class-validator';
+import {
+  type ValidationArguments,
+  type ValidationOptions,
+  registerDecorator,
+} from 'class-validator';
 
 /** `usageType` and `provider`: 1..64 chars, `^[a-z0-9][a-z0-9_.-]*$`. */
 export const SLUG = /^[a-z0-9][a-z0-9_.-]*$/;

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { TransactionHost } from './transaction.host';
+import { TransactionInterceptor } from './transaction.interceptor';
+import { TransactionalExplorer } from './transactional.explorer';
+
+/**
+ * Declarative transactions over `@lib/duckdb`: `@Transactional()`, `TransactionInterceptor` and
+ * `TransactionHost`. Import it once, after `DuckDbModule` (registered globally); retry defaults
+ * are the `transactions` options of `DuckDbModule.forRoot`.
+ *
+ * @example
+ * imports: [DuckDbModule.forRoot({ path, isGlobal: true, transactions: { defaultRetries: 3 } }), TransactionsModule]
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [TransactionHost, TransactionInterceptor, TransactionalExplorer],
+  exports: [TransactionHost, TransactionInterceptor],
+})
+export class TransactionsModule {}
