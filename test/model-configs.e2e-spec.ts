@@ -207,26 +207,6 @@ describe.each(MODES)('model-configs API (%s mode)', (_mode, modeEnv) => {
     });
   });
 
-  describe('GET /model-configs/grouped', () => {
-    it('groups every usage type by priority, disabled configs included', async () => {
-      const ut = unique();
-      const [p3, p1, p2] = await api.createMany([
-        configBody(ut, 3),
-        configBody(ut, 1, { enabled: false }),
-        configBody(ut, 2),
-      ]);
-      const grouped = await api.grouped();
-      expect(grouped[ut]).toEqual([p1, p2, p3]);
-      expect(grouped[ut][0].enabled).toBe(false);
-      for (const [usageType, configs] of Object.entries(grouped)) {
-        const priorities = configs.map((c) => c.priority);
-        expect(priorities).toEqual([...priorities].sort((a, b) => a - b));
-        expect(configs.every((c) => c.usageType === usageType)).toBe(true);
-      }
-      expect(grouped.chat_deep).toHaveLength(1);
-    });
-  });
-
   describe('GET /model-configs/:id', () => {
     it('returns the config with its ETag', async () => {
       const created = await api.create(configBody(unique(), 1, { parameters: { t: 0.2 } }));
@@ -1064,7 +1044,7 @@ describe.each(MODES)('seeding and reset (%s mode)', (_mode, modeEnv) => {
         deleted: 9,
         inserted: 9,
       });
-      expect((await api.grouped()).chat_title).toEqual([
+      expect(await api.ofUsageType('chat_title')).toEqual([
         expect.objectContaining({ modelId: 'openrouter/auto', version: 1 }),
       ]);
     });
@@ -1085,7 +1065,6 @@ describe.each(MODES)('seeding and reset (%s mode)', (_mode, modeEnv) => {
 
     it('starts empty', async () => {
       expect(await api.list()).toEqual({ items: [], total: 0, limit: 100, offset: 0 });
-      expect(await api.grouped()).toEqual({});
       expect(await api.summaries()).toEqual([]);
       expect(await api.providerModels('openrouter')).toEqual([]);
     });

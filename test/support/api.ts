@@ -77,10 +77,22 @@ export class ApiClient {
   }
 }
 
+/** Which read paths {@link expectReadsReflect} checks besides the per-usage-type ones. */
+export interface ReadPathOptions {
+  /**
+   * Also check `GET /model-configs/grouped`. Off by default: on DuckDB 1.5.6 a cached prepared
+   * full-table `ORDER BY` crashes the process (SIGSEGV) once longer strings were written after it
+   * was prepared, which would take the whole in-process Jest run down. `grouped.e2e-spec.ts`
+   * checks grouped in a child process instead.
+   */
+  grouped?: boolean;
+}
+
 /**
  * Asserts that every read path reflects exactly `expected` (the configs of `usageType`, in any
- * order) right now: list, get by id (with ETag), grouped, usage-type summary, active model,
- * fallback chain, model validation, and the models of `provider` (which only this usage type uses).
+ * order) right now: list, get by id (with ETag), grouped (see {@link ReadPathOptions}), usage-type
+ * summary, active model, fallback chain, model validation, and the models of `provider` (which only
+ * this usage type uses).
  */
 export async function expectReadsReflect(
   api: ApiClient,
@@ -88,6 +100,7 @@ export async function expectReadsReflect(
   provider: string,
   expected: ModelConfig[],
   goneIds: string[] = [],
+  options: ReadPathOptions = {},
 ): Promise<void> {
   const sorted = [...expected].sort((a, b) => a.priority - b.priority);
   const enabled = sorted.filter((config) => config.enabled);
@@ -104,9 +117,11 @@ export async function expectReadsReflect(
   }
   for (const id of goneIds) await api.expectGone(id);
 
-  const grouped = await api.grouped();
-  if (sorted.length === 0) expect(grouped[usageType]).toBeUndefined();
-  else expect(grouped[usageType]).toEqual(sorted);
+  if (options.grouped) {
+    const grouped = await api.grouped();
+    if (sorted.length === 0) expect(grouped[usageType]).toBeUndefined();
+    else expect(grouped[usageType]).toEqual(sorted);
+  }
 
   const summary = (await api.summaries()).find((row) => row.usageType === usageType);
   if (sorted.length === 0) expect(summary).toBeUndefined();

@@ -4,6 +4,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
 import { HealthModule } from '@lib/health';
+import { QueryCacheModule } from '@lib/query-cache';
 import { TransactionsModule } from '@lib/transactions';
 import { ApiKeyGuard } from './common/api-key.guard';
 import type { AppConfig } from './config/app-config';
@@ -74,6 +75,20 @@ export class AppModule {
             ),
         }),
         TransactionsModule,
+        QueryCacheModule.forRootAsync({
+          isGlobal: true,
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService) => {
+            const cache = configService.getOrThrow<AppConfig['cache']>('cache');
+            return {
+              store: cache.store,
+              redisUrl: cache.redisUrl,
+              namespace: 'model-configs',
+              ttlMs: cache.ttlMs,
+              opTimeoutMs: cache.opTimeoutMs,
+            };
+          },
+        }),
         HealthModule.forRoot({}),
         ModelConfigsModule,
       ],

@@ -257,8 +257,8 @@ describe('DuckDbClient', () => {
       ]);
     });
 
-    // Library bug: only top-level BIGINT/HUGEINT values are converted; inside a LIST or STRUCT the
-    // driver's bigints are returned as is, and JSON.stringify throws on them.
+    // Only top-level BIGINT/HUGEINT values used to be converted: inside a LIST or STRUCT the
+    // driver's bigints came back as is, and JSON.stringify threw on them.
     it('converts BIGINTs nested in LIST and STRUCT values too', async () => {
       const row = await client.queryOne(
         `SELECT [1::BIGINT, 2::BIGINT] AS list, {'n': 3::BIGINT, 'label': 'x'} AS struct`,
@@ -347,8 +347,8 @@ describe('DuckDbClient', () => {
   });
 
   describe('broken connections', () => {
-    // Fails today because of the cross-realm `instanceof Error` bug in isBrokenConnectionError:
-    // the broken connection is never flagged, so the retry gets the same dead connection.
+    // Driver errors come from Node's realm, not Jest's: a check that relies on `instanceof Error`
+    // never flags the connection broken, and the retry gets the same dead connection.
     it('reruns a read on a fresh connection when its connection turns out to be closed', async () => {
       const { client, pool } = await openClient({ pool: { min: 1, max: 1 } });
       const connection = await pool.acquire();
@@ -455,9 +455,9 @@ describe('DuckDbClient', () => {
       expect(pool.stats()).toMatchObject({ created, size: 1 });
     });
 
-    // Library bug: the transaction decides commit vs rollback before statements still queued on its
-    // connection have finished. A statement that then fails dooms the transaction, yet COMMIT runs
-    // after it and DuckDB reports success while storing nothing.
+    // The verdict (commit or roll back) must wait for statements still queued on the connection:
+    // one that fails after it would doom the transaction, and DuckDB would then report a
+    // successful COMMIT that stored nothing.
     it('never reports success when a statement still in flight at the end fails', async () => {
       const outcome = await settle(
         client.transaction(async () => {

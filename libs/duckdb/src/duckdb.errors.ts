@@ -176,9 +176,18 @@ const SYNTAX = /^(Parser|Binder|Catalog) Error/i;
 const BROKEN =
   /(connection (was |already |has been )?(closed|disconnected)|database (has been )?invalidated|FATAL Error)/i;
 
+/**
+ * The message of anything thrown. Errors from the native driver are not always `instanceof
+ * Error` (they come from another realm under Jest, for example), so this reads `message` itself.
+ */
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
 /** True when a driver error means the connection (or the database behind it) is unusable. */
 export function isBrokenConnectionError(error: unknown): boolean {
-  return error instanceof Error && BROKEN.test(error.message);
+  return BROKEN.test(messageOf(error));
 }
 
 /**
@@ -187,7 +196,7 @@ export function isBrokenConnectionError(error: unknown): boolean {
  */
 export function classifyDriverError(error: unknown, context: StatementContext): DuckDbError {
   if (error instanceof DuckDbError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const options = { cause: error };
   if (UNIQUE.test(message)) return new ConstraintViolationError('unique', context, options);
   if (CONFLICT.test(message)) return new TransactionConflictError(context, options);

@@ -23,6 +23,13 @@ const fallback: Convert = (value) => {
   if (typeof value === 'bigint') return integer(value);
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  // LIST, ARRAY, STRUCT, MAP, INTERVAL: convert what they contain.
+  if (Array.isArray(value)) return value.map((item) => (item === null ? null : fallback(item)));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, item === null ? null : fallback(item)]),
+    );
+  }
   return value;
 };
 

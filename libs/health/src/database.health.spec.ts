@@ -6,6 +6,8 @@ import {
   type DuckDbPool,
   type PoolStats,
   QueryFailedError,
+  type TransactionManager,
+  type TransactionStats,
 } from '@lib/duckdb';
 import { DatabaseHealthIndicator } from './database.health';
 import type { HealthModuleOptions } from './health.interfaces';
@@ -28,6 +30,19 @@ const STATS: PoolStats = {
   maxAcquireMs: 0,
 };
 
+const TX_STATS: TransactionStats = {
+  started: 2,
+  committed: 1,
+  rolledBack: 1,
+  retried: 0,
+  conflicts: 0,
+  timeouts: 0,
+  hookFailures: 0,
+  active: 0,
+  avgDurationMs: 1.5,
+  maxDurationMs: 2,
+};
+
 function indicator(query: jest.Mock, options: HealthModuleOptions = {}): DatabaseHealthIndicator {
   const client = { query } as unknown as DuckDbClient;
   const pool = { stats: () => ({ ...STATS }) } as unknown as DuckDbPool;
@@ -37,7 +52,15 @@ function indicator(query: jest.Mock, options: HealthModuleOptions = {}): Databas
     inMemory: false,
     schemaVersion: 3,
   } as unknown as DuckDbDatabase;
-  return new DatabaseHealthIndicator(new HealthIndicatorService(), client, pool, database, options);
+  const transactions = { stats: () => ({ ...TX_STATS }) } as unknown as TransactionManager;
+  return new DatabaseHealthIndicator(
+    new HealthIndicatorService(),
+    client,
+    pool,
+    database,
+    transactions,
+    options,
+  );
 }
 
 describe('DatabaseHealthIndicator', () => {
@@ -57,6 +80,7 @@ describe('DatabaseHealthIndicator', () => {
       inMemory: false,
       schemaVersion: 3,
       pool: STATS,
+      transactions: TX_STATS,
     });
     expect(jest.getTimerCount()).toBe(0);
   });

@@ -12,6 +12,8 @@ import {
   PoolAcquireTimeoutError,
   PoolDrainingError,
   type PoolStats,
+  TransactionManager,
+  type TransactionStats,
 } from '@lib/duckdb';
 import { HEALTH_DEFAULTS } from './health.constants';
 import type { HealthModuleOptions } from './health.interfaces';
@@ -31,6 +33,8 @@ export type DatabaseHealthDetails = {
   schemaVersion: number;
   /** The pool's statistics at the end of the probe. */
   pool: PoolStats;
+  /** Transactions: started, committed, rolled back, retried, conflicts, timeouts, durations. */
+  transactions: TransactionStats;
 };
 
 /** Raised inside the indicator when the probe outruns `databaseTimeoutMs`; never leaves it. */
@@ -59,6 +63,7 @@ export class DatabaseHealthIndicator {
     private readonly client: DuckDbClient,
     private readonly pool: DuckDbPool,
     private readonly database: DuckDbDatabase,
+    private readonly transactions: TransactionManager,
     @Inject(HEALTH_MODULE_OPTIONS) options: HealthModuleOptions,
   ) {
     const timeoutMs = options.databaseTimeoutMs ?? HEALTH_DEFAULTS.databaseTimeoutMs;
@@ -98,6 +103,7 @@ export class DatabaseHealthIndicator {
       inMemory: this.database.inMemory,
       schemaVersion: this.database.schemaVersion,
       pool: this.pool.stats(),
+      transactions: this.transactions.stats(),
     };
   }
 

@@ -11,7 +11,13 @@ export const HEALTH_DEFAULTS = {
  * @example
  * app.setGlobalPrefix('api/v1', { exclude: [...HEALTH_ROUTES] });
  */
-export const HEALTH_ROUTES = ['health', 'health/live', 'health/database', 'health/pool'] as const;
+export const HEALTH_ROUTES = [
+  'health',
+  'health/live',
+  'health/database',
+  'health/pool',
+  'health/cache',
+] as const;
 
 /** The value of `Cache-Control` on every health response: probes must never be answered from a cache. */
 export const HEALTH_CACHE_CONTROL = 'no-cache, no-store, must-revalidate';

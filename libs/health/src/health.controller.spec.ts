@@ -128,7 +128,16 @@ describe('HealthController over HTTP, pool mode', () => {
     expect(body.status).toBe('ok');
     const database = body.details?.database ?? {};
     expect(Object.keys(database).sort()).toEqual(
-      ['file', 'inMemory', 'latencyMs', 'mode', 'pool', 'schemaVersion', 'status'].sort(),
+      [
+        'file',
+        'inMemory',
+        'latencyMs',
+        'mode',
+        'pool',
+        'schemaVersion',
+        'status',
+        'transactions',
+      ].sort(),
     );
     expect(database).toMatchObject({
       status: 'up',

@@ -1,4 +1,11 @@
-import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  NotFoundException,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -8,6 +15,8 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { DuckDbPool, type PoolStats } from '@lib/duckdb';
+import type { QueryCacheStats } from '@lib/query-cache';
+import { CacheHealthIndicator } from './cache.health';
 import { DatabaseHealthIndicator } from './database.health';
 import { HEALTH_CACHE_CONTROL } from './health.constants';
 import { LIVENESS_SCHEMA, POOL_STATS_SCHEMA } from './health.schemas';
@@ -16,10 +25,12 @@ import { PoolHealthIndicator } from './pool.health';
 /**
  * Operations endpoints, served outside the API's global prefix (see `HEALTH_ROUTES`):
  *
- * - `GET /health`: readiness (`database` and `pool`), Terminus shape, 200 or 503.
+ * - `GET /health`: readiness (`database` and `pool`; `cache`, which never fails it, when the
+ *   application has one), Terminus shape, 200 or 503.
  * - `GET /health/live`: liveness, 200 `{status: 'ok'}` while the process serves; touches nothing.
  * - `GET /health/database`: the `database` indicator alone, Terminus shape, 200 or 503.
  * - `GET /health/pool`: the pool's raw statistics, always 200.
+ * - `GET /health/cache`: the query cache's counters, always 200 (404 without a cache).
  *
  * A failed check answers 503 with the Terminus body `{status, info, error, details}` itself: the
  * controller catches Terminus' `ServiceUnavailableException` so that no global exception filter
@@ -33,6 +44,7 @@ export class HealthController {
     private readonly database: DatabaseHealthIndicator,
     private readonly pool: PoolHealthIndicator,
     private readonly duckDbPool: DuckDbPool,
+    private readonly cache: CacheHealthIndicator,
   ) {}
 
   /** Readiness: is this instance fit to receive traffic? */
@@ -40,10 +52,12 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: database and pool; 503 when one is down' })
   readiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return this.run(reply, [
+    const indicators: HealthIndicatorFunction[] = [
       () => this.database.isHealthy('database'),
       () => this.pool.isHealthy('pool'),
-    ]);
+    ];
+    if (this.cache.isAvailable()) indicators.push(() => this.cache.isHealthy('cache'));
+    return this.run(reply, indicators);
   }
 
   /** Liveness: answers while the process serves requests; checks no dependency. */
@@ -70,6 +84,18 @@ export class HealthController {
   @ApiOkResponse({ description: 'Pool statistics', schema: POOL_STATS_SCHEMA })
   poolStats(): PoolStats {
     return this.duckDbPool.stats();
+  }
+
+  /** The query cache's counters; always 200 while the application has a cache. */
+  @Get('cache')
+  @Header('Cache-Control', HEALTH_CACHE_CONTROL)
+  @ApiOperation({
+    summary: 'Query cache: store, connected, hits, misses, hit ratio, errors, bypassed',
+  })
+  cacheStats(): QueryCacheStats {
+    const stats = this.cache.stats();
+    if (!stats) throw new NotFoundException();
+    return stats;
   }
 
   private async run(

@@ -1,13 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { CacheHealthIndicator } from './cache.health';
 import { DatabaseHealthIndicator } from './database.health';
 import { HealthController } from './health.controller';
 import { HEALTH_OPTIONS_TYPE, HealthConfigurableModule } from './health.module-definition';
 import { PoolHealthIndicator } from './pool.health';
 
 /**
- * Health checks for operators and orchestrators: Terminus indicators for the DuckDB database and
- * its pool, and {@link HealthController} (`/health`, `/health/live`, `/health/database`,
+ * Health checks for operators and orchestrators: Terminus indicators for the DuckDB database,
+ * its pool and (when `QueryCacheModule` is registered globally) the query cache, and {@link HealthController} (`/health`, `/health/live`, `/health/database`,
  * `/health/pool`, outside the API's global prefix). Needs `DuckDbModule` registered globally
  * (`isGlobal: true`), whose `DuckDbClient`, `DuckDbPool` and `DuckDbDatabase` it injects.
  *
@@ -19,8 +20,8 @@ import { PoolHealthIndicator } from './pool.health';
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [DatabaseHealthIndicator, PoolHealthIndicator],
-  exports: [DatabaseHealthIndicator, PoolHealthIndicator],
+  providers: [DatabaseHealthIndicator, PoolHealthIndicator, CacheHealthIndicator],
+  exports: [DatabaseHealthIndicator, PoolHealthIndicator, CacheHealthIndicator],
 })
 export class HealthModule extends HealthConfigurableModule {
   /** Registers the module; every option is optional, so `HealthModule.forRoot()` works. */

@@ -4,4 +4,5 @@ export { HEALTH_DEFAULTS, HEALTH_ROUTES } from './health.constants';
 export { HealthController } from './health.controller';
 export { DatabaseHealthIndicator, type DatabaseHealthDetails } from './database.health';
 export { PoolHealthIndicator } from './pool.health';
+export { CacheHealthIndicator } from './cache.health';
 export type { HealthModuleOptions } from './health.interfaces';

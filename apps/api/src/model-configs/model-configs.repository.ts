@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DuckDbClient } from '@lib/duckdb';
+import { QueryCache } from '@lib/query-cache';
 import type {
   ListFilter,
   ModelConfig,
@@ -43,12 +44,32 @@ function toModelConfig(row: ModelConfigRow): ModelConfig {
 }
 
 /**
+ * Cache tags. A write invalidates its usage type's entries, the written id and the global lists,
+ * never everything (except reset).
+ */
+const TAG = {
+  usageType: (usageType: string) => `usage-type:${usageType}`,
+  id: (id: string) => `id:${id}`,
+  /** Every by-id entry: for writes that delete many rows at once. */
+  ids: 'ids',
+  /** Global lists: grouped, usage-type summary, provider models. */
+  lists: 'lists',
+} as const;
+
+/** Cache keys; user values are JSON-encoded so no two keys can collide. */
+const key = (kind: string, ...parts: string[]) => `${kind}:${JSON.stringify(parts)}`;
+
+/**
  * Every SQL statement about `model_configs`. Each read is one parameterized statement (prepared
- * once per connection by the client); writes run in the caller's ambient transaction.
+ * once per connection by the client); the hot reads go through the query cache. Writes run in
+ * the caller's ambient transaction and invalidate what they change after it commits.
  */
 @Injectable()
 export class ModelConfigsRepository {
-  constructor(private readonly db: DuckDbClient) {}
+  constructor(
+    private readonly db: DuckDbClient,
+    private readonly cache: QueryCache,
+  ) {}
 
   /** A page of configs ordered by usage type and priority, and the total matching the filter. */
   async list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
@@ -70,24 +91,36 @@ export class ModelConfigsRepository {
     return { items: [], total: count?.total ?? 0 };
   }
 
-  /** Every config, ordered by usage type and priority. */
-  async findAll(): Promise<ModelConfig[]> {
-    const rows = await this.db.query<ModelConfigRow>(
-      `SELECT ${COLUMNS} FROM model_configs ORDER BY usage_type, priority`,
+  /** Every config, ordered by usage type and priority (cached). */
+  findAll(): Promise<ModelConfig[]> {
+    return this.cache.getOrLoad(
+      key('all'),
+      async () => {
+        const rows = await this.db.query<ModelConfigRow>(
+          `SELECT ${COLUMNS} FROM model_configs ORDER BY usage_type, priority`,
+        );
+        return rows.map(toModelConfig);
+      },
+      { tags: [TAG.lists] },
     );
-    return rows.map(toModelConfig);
   }
 
-  /** One config by id. */
-  async findById(id: string): Promise<ModelConfig | undefined> {
-    const row = await this.db.queryOne<ModelConfigRow>(
-      `SELECT ${COLUMNS} FROM model_configs WHERE id = $1`,
-      [id],
+  /** One config by id (cached). */
+  findById(id: string): Promise<ModelConfig | undefined> {
+    return this.cache.getOrLoad(
+      key('id', id),
+      async () => {
+        const row = await this.db.queryOne<ModelConfigRow>(
+          `SELECT ${COLUMNS} FROM model_configs WHERE id = $1`,
+          [id],
+        );
+        return row && toModelConfig(row);
+      },
+      { tags: [TAG.id(id), TAG.ids] },
     );
-    return row && toModelConfig(row);
   }
 
-  /** The config in one `(usageType, priority)` slot. */
+  /** The config in one `(usageType, priority)` slot (uncached: writes use it). */
   async findBySlot(usageType: string, priority: number): Promise<ModelConfig | undefined> {
     const row = await this.db.queryOne<ModelConfigRow>(
       `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND priority = $2`,
@@ -96,55 +129,85 @@ export class ModelConfigsRepository {
     return row && toModelConfig(row);
   }
 
-  /** The active model of a usage type: its enabled config with the lowest priority. */
-  async findActive(usageType: string): Promise<ModelConfig | undefined> {
-    const row = await this.db.queryOne<ModelConfigRow>(
-      `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND enabled
-       ORDER BY priority LIMIT 1`,
-      [usageType],
+  /** The active model of a usage type: its enabled config with the lowest priority (cached). */
+  findActive(usageType: string): Promise<ModelConfig | undefined> {
+    return this.cache.getOrLoad(
+      key('active', usageType),
+      async () => {
+        const row = await this.db.queryOne<ModelConfigRow>(
+          `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND enabled
+           ORDER BY priority LIMIT 1`,
+          [usageType],
+        );
+        return row && toModelConfig(row);
+      },
+      { tags: [TAG.usageType(usageType)] },
     );
-    return row && toModelConfig(row);
   }
 
   /**
    * A usage type's fallback chain: the model ids of its enabled configs by priority, or
-   * `undefined` when the usage type has no config at all.
+   * `null` when the usage type has no config at all (cached).
    */
-  async findChain(usageType: string): Promise<string[] | undefined> {
-    const rows = await this.db.query<{ model_id: string; enabled: boolean }>(
-      'SELECT model_id, enabled FROM model_configs WHERE usage_type = $1 ORDER BY priority',
-      [usageType],
+  findChain(usageType: string): Promise<string[] | null> {
+    return this.cache.getOrLoad(
+      key('chain', usageType),
+      async () => {
+        const rows = await this.db.query<{ model_id: string; enabled: boolean }>(
+          'SELECT model_id, enabled FROM model_configs WHERE usage_type = $1 ORDER BY priority',
+          [usageType],
+        );
+        if (rows.length === 0) return null;
+        return rows.filter((row) => row.enabled).map((row) => row.model_id);
+      },
+      { tags: [TAG.usageType(usageType)] },
     );
-    if (rows.length === 0) return undefined;
-    return rows.filter((row) => row.enabled).map((row) => row.model_id);
   }
 
-  /** The enabled config of `usageType` that runs `modelId`, if any. */
-  async findEnabledModel(usageType: string, modelId: string): Promise<ModelConfig | undefined> {
-    const row = await this.db.queryOne<ModelConfigRow>(
-      `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND model_id = $2 AND enabled
-       ORDER BY priority LIMIT 1`,
-      [usageType, modelId],
+  /** The enabled config of `usageType` that runs `modelId`, if any (cached). */
+  findEnabledModel(usageType: string, modelId: string): Promise<ModelConfig | undefined> {
+    return this.cache.getOrLoad(
+      key('model', usageType, modelId),
+      async () => {
+        const row = await this.db.queryOne<ModelConfigRow>(
+          `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND model_id = $2 AND enabled
+           ORDER BY priority LIMIT 1`,
+          [usageType, modelId],
+        );
+        return row && toModelConfig(row);
+      },
+      { tags: [TAG.usageType(usageType)] },
     );
-    return row && toModelConfig(row);
   }
 
-  /** Distinct model ids of a provider's enabled configs, sorted. */
-  async findProviderModels(provider: string): Promise<string[]> {
-    const rows = await this.db.query<{ model_id: string }>(
-      'SELECT DISTINCT model_id FROM model_configs WHERE provider = $1 AND enabled ORDER BY model_id',
-      [provider],
+  /** Distinct model ids of a provider's enabled configs, sorted (cached). */
+  findProviderModels(provider: string): Promise<string[]> {
+    return this.cache.getOrLoad(
+      key('provider', provider),
+      async () => {
+        const rows = await this.db.query<{ model_id: string }>(
+          `SELECT DISTINCT model_id FROM model_configs WHERE provider = $1 AND enabled
+           ORDER BY model_id`,
+          [provider],
+        );
+        return rows.map((row) => row.model_id);
+      },
+      { tags: [TAG.lists] },
     );
-    return rows.map((row) => row.model_id);
   }
 
-  /** One summary row per usage type, ordered by name. */
+  /** One summary row per usage type, ordered by name (cached). */
   summarizeUsageTypes(): Promise<UsageTypeSummary[]> {
-    return this.db.query<UsageTypeSummary>(
-      `SELECT usage_type AS "usageType", count(*) AS total,
-              count(*) FILTER (WHERE enabled) AS enabled,
-              arg_min(model_id, priority) FILTER (WHERE enabled) AS "activeModelId"
-       FROM model_configs GROUP BY usage_type ORDER BY usage_type`,
+    return this.cache.getOrLoad(
+      key('usage-types'),
+      () =>
+        this.db.query<UsageTypeSummary>(
+          `SELECT usage_type AS "usageType", count(*) AS total,
+                  count(*) FILTER (WHERE enabled) AS enabled,
+                  arg_min(model_id, priority) FILTER (WHERE enabled) AS "activeModelId"
+           FROM model_configs GROUP BY usage_type ORDER BY usage_type`,
+        ),
+      { tags: [TAG.lists] },
     );
   }
 
@@ -160,18 +223,9 @@ export class ModelConfigsRepository {
       `INSERT INTO model_configs (${COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP)
        RETURNING ${COLUMNS}`,
-      [
-        randomUUID(),
-        fields.usageType,
-        fields.priority,
-        fields.modelId,
-        fields.modelName,
-        fields.provider,
-        JSON.stringify(fields.parameters),
-        fields.enabled,
-        now,
-      ],
+      [randomUUID(), ...values(fields), now],
     );
+    await this.cache.invalidate([TAG.usageType(fields.usageType), TAG.lists]);
     return toModelConfig(row as ModelConfigRow);
   }
 
@@ -181,28 +235,18 @@ export class ModelConfigsRepository {
       `INSERT INTO model_configs (${COLUMNS})
        SELECT $1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP
        WHERE NOT EXISTS (SELECT 1 FROM model_configs WHERE usage_type = $2 AND priority = $3)`,
-      [
-        randomUUID(),
-        fields.usageType,
-        fields.priority,
-        fields.modelId,
-        fields.modelName,
-        fields.provider,
-        JSON.stringify(fields.parameters),
-        fields.enabled,
-        now,
-      ],
+      [randomUUID(), ...values(fields), now],
     );
+    if (rowsChanged > 0) await this.cache.invalidate([TAG.usageType(fields.usageType), TAG.lists]);
     return rowsChanged > 0;
   }
 
   /**
-   * Overwrites every writable field of a config whose version is still `expectedVersion`, bumping
-   * the version. Returns `undefined` when the row changed meanwhile.
+   * Overwrites every writable field of `current` if its version is still `current.version`,
+   * bumping the version. Returns `undefined` when the row changed meanwhile.
    */
   async update(
-    id: string,
-    expectedVersion: number,
+    current: ModelConfig,
     fields: ModelConfigFields,
     now = new Date(),
   ): Promise<ModelConfig | undefined> {
@@ -212,25 +256,23 @@ export class ModelConfigsRepository {
          updated_at = $10::TIMESTAMP
        WHERE id = $1 AND version = $2
        RETURNING ${COLUMNS}`,
-      [
-        id,
-        expectedVersion,
-        fields.usageType,
-        fields.priority,
-        fields.modelId,
-        fields.modelName,
-        fields.provider,
-        JSON.stringify(fields.parameters),
-        fields.enabled,
-        now,
-      ],
+      [current.id, current.version, ...values(fields), now],
     );
+    await this.cache.invalidate([
+      TAG.id(current.id),
+      TAG.usageType(current.usageType),
+      TAG.usageType(fields.usageType),
+      TAG.lists,
+    ]);
     return row && toModelConfig(row);
   }
 
-  /** Deletes a config by id; returns whether it existed. */
-  async deleteById(id: string): Promise<boolean> {
-    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE id = $1', [id]);
+  /** Deletes a config; returns whether it existed. */
+  async delete(config: ModelConfig): Promise<boolean> {
+    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE id = $1', [
+      config.id,
+    ]);
+    await this.cache.invalidate([TAG.id(config.id), TAG.usageType(config.usageType), TAG.lists]);
     return rowsChanged > 0;
   }
 
@@ -240,12 +282,27 @@ export class ModelConfigsRepository {
       'DELETE FROM model_configs WHERE usage_type = $1',
       [usageType],
     );
+    await this.cache.invalidate([TAG.usageType(usageType), TAG.ids, TAG.lists]);
     return rowsChanged;
   }
 
   /** Deletes every config; returns how many. */
   async deleteAll(): Promise<number> {
     const { rowsChanged } = await this.db.execute('DELETE FROM model_configs');
+    await this.cache.invalidateAll();
     return rowsChanged;
   }
+}
+
+/** The writable fields as statement parameters `$2..$8`, in column order. */
+function values(fields: ModelConfigFields): (string | number | boolean)[] {
+  return [
+    fields.usageType,
+    fields.priority,
+    fields.modelId,
+    fields.modelName,
+    fields.provider,
+    JSON.stringify(fields.parameters),
+    fields.enabled,
+  ];
 }

@@ -82,7 +82,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
     const fields: ModelConfigFields = { ...current, ...stripUndefined(dto) };
     if (!changed(current, fields)) return current;
-    const updated = await this.repository.update(id, current.version, fields);
+    const updated = await this.repository.update(current, fields);
     if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
     return updated;
   }
@@ -91,7 +91,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   async remove(id: string, ifMatch: IfMatch | undefined): Promise<void> {
     const current = await this.get(id);
     if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
-    await this.repository.deleteById(id);
+    await this.repository.delete(current);
   }
 
   /** Creates or replaces the config in one slot. */
@@ -131,7 +131,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
       return { created: true, config: await this.repository.insert(fields) };
     }
     if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
-    const updated = await this.repository.update(current.id, current.version, fields);
+    const updated = await this.repository.update(current, fields);
     if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
     return { created: false, config: updated };
   }
@@ -140,7 +140,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   async deleteSlot(usageType: string, priority: number): Promise<void> {
     const current = await this.repository.findBySlot(usageType, priority);
     if (!current) throw ApiError.notFound('Model config');
-    await this.repository.deleteById(current.id);
+    await this.repository.delete(current);
   }
 
   /** Creates every item or none. */

@@ -20,7 +20,7 @@ export class UsageTypesService {
 
   async fallbackChain(usageType: string): Promise<{ usageType: string; modelIds: string[] }> {
     const modelIds = await this.repository.findChain(usageType);
-    if (!modelIds) throw ApiError.notFound('Usage type');
+    if (modelIds === null) throw ApiError.notFound('Usage type');
     return { usageType, modelIds };
   }
 

@@ -323,9 +323,9 @@ describe('DuckDbPool', () => {
       expect(pool.stats()).toMatchObject({ size: 1, idle: 1, inUse: 0, created: 2 });
     });
 
-    // Library bug: a statement already in the connection's statement cache fails on a closed
-    // connection with "Failed to clear bindings" / "Failed to execute prepared statement", which
-    // does not match the BROKEN pattern, so the dead connection goes back to the pool.
+    // A statement already in the connection's statement cache fails on a closed connection with
+    // the driver's bare "Failed to clear bindings" / "Failed to bind value" / "Failed to execute
+    // prepared statement", which says nothing about the connection.
     it('marks a closed connection broken even when the statement was cached', async () => {
       const pool = await openPool({ min: 1, max: 1 });
       const connection = await pool.acquire();
@@ -336,7 +336,6 @@ describe('DuckDbPool', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      // Today the driver says "Failed to clear bindings" and the pool gets a QueryFailedError.
       expect(error).not.toBeInstanceOf(QueryFailedError);
       expect(error).toBeInstanceOf(DatabaseUnavailableError);
       expect(connection.broken).toBe(true);

@@ -106,6 +106,9 @@ export class DuckDbPool {
 
   /** Gives a borrowed connection back; a broken one is closed and replaced. */
   release(connection: PooledConnection): void {
+    if (this.idle.includes(connection)) {
+      throw new Error(`DuckDB connection ${connection.id} was released twice`);
+    }
     this.counters.released++;
     if (connection.broken || !this.all.has(connection)) {
       this.logger.warn(`Replacing broken DuckDB connection ${connection.id}`);
@@ -265,12 +268,14 @@ export class DuckDbPool {
       try {
         await connection.run('SELECT 1', [], 'rows', { operation: 'healthCheck' });
         connection.idleSince = Date.now();
-        this.idle.push(connection);
+        // drain() may have closed every connection meanwhile.
+        if (this.all.has(connection)) this.idle.push(connection);
       } catch {
         this.counters.healthCheckFailures++;
         this.destroy(connection);
       } finally {
         this.checking--;
+        this.checkDrained();
       }
     }
     // Replace connections lost to failed health checks, so `min` stay open.
@@ -281,7 +286,8 @@ export class DuckDbPool {
 
   private checkDrained(): void {
     if (!this.drained || this.queueLength() > 0) return;
-    if (this.idle.length + this.checking < this.all.size || this.creating > 0) return;
+    // Connections being health-checked come back to idle first.
+    if (this.idle.length < this.all.size || this.creating > 0) return;
     for (const connection of [...this.all]) this.destroy(connection);
     this.idle.length = 0;
     const done = this.drained;

@@ -1,0 +1,232 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoggerService } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { DuckDbClient } from '../duckdb.client';
+import { IllegalTransactionStateError } from '../duckdb.errors';
+import type { DuckDbModuleOptions } from '../duckdb.interfaces';
+import { DuckDbModule } from '../duckdb.module';
+import { DuckDbPool } from '../pool/duckdb-pool';
+import { TransactionManager } from './transaction-manager';
+import { Propagation } from './transaction.options';
+
+interface Engine {
+  db: DuckDbClient;
+  manager: TransactionManager;
+  pool: DuckDbPool;
+}
+
+let dir: string;
+let counter = 0;
+const modules: TestingModule[] = [];
+
+/** Failing hooks are logged at error level; these tests assert them through the counters. */
+const silent: LoggerService = {
+  log: () => undefined,
+  error: () => undefined,
+  warn: () => undefined,
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'transaction-manager-spec-'));
+});
+
+afterAll(async () => {
+  for (const moduleRef of modules.splice(0)) await moduleRef.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(options: Omit<DuckDbModuleOptions, 'path'> = {}): Promise<Engine> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      DuckDbModule.forRoot({
+        path: join(dir, `engine-${++counter}.duckdb`),
+        isGlobal: true,
+        ...options,
+      }),
+    ],
+  })
+    .setLogger(silent)
+    .compile();
+  modules.push(moduleRef);
+  await moduleRef.init();
+  return {
+    db: moduleRef.get(DuckDbClient),
+    manager: moduleRef.get(TransactionManager),
+    pool: moduleRef.get(DuckDbPool),
+  };
+}
+
+/** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
+function barrier(n: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    if (++arrived >= n) open();
+    return opened;
+  };
+}
+
+function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+describe('TransactionManager', () => {
+  describe('after-commit hooks and the pool', () => {
+    // Library bug: the owning scope runs after-commit hooks while it still holds the transaction's
+    // connection. A hook that uses the database (documented: "their statements autocommit on the
+    // pool") then waits for a connection that only its own transaction can give back.
+    it('lets an after-commit hook read the database on a one-connection pool without waiting', async () => {
+      const { db, manager } = await start({ pool: { min: 1, max: 1, acquireTimeoutMs: 1000 } });
+      await db.execute('CREATE TABLE t (id INTEGER)');
+      let seen: unknown;
+      const started = performance.now();
+      await db.transaction(async () => {
+        await db.execute('INSERT INTO t VALUES (1)');
+        manager.addHook('afterCommit', async () => {
+          seen = await db.query('SELECT id FROM t');
+        });
+      });
+      const elapsed = performance.now() - started;
+      expect({ seen, hookFailures: manager.stats().hookFailures }).toEqual({
+        seen: [{ id: 1 }],
+        hookFailures: 0,
+      });
+      expect(elapsed).toBeLessThan(500);
+    });
+
+    it('lets concurrent transactions whose after-commit hooks read the database all finish', async () => {
+      const { db, manager } = await start({ pool: { min: 2, max: 2, acquireTimeoutMs: 1000 } });
+      await db.execute('CREATE TABLE t (id INTEGER)');
+      const arrive = barrier(2);
+      const seen: number[] = [];
+      const started = performance.now();
+      await Promise.all(
+        [1, 2].map((id) =>
+          db.transaction(async () => {
+            await db.execute('INSERT INTO t VALUES ($1)', [id]);
+            manager.addHook('afterCommit', async () => {
+              const row = await db.queryOne<{ n: number }>('SELECT count(*) AS n FROM t');
+              seen.push(row?.n ?? -1);
+            });
+            // Both transactions hold their connection at the same time.
+            await arrive();
+          }),
+        ),
+      );
+      const elapsed = performance.now() - started;
+      expect({ hooksThatRead: seen.length, hookFailures: manager.stats().hookFailures }).toEqual({
+        hooksThatRead: 2,
+        hookFailures: 0,
+      });
+      expect(elapsed).toBeLessThan(500);
+    });
+  });
+
+  describe('propagation on a one-connection pool', () => {
+    // Library bug: RequiresNew checks for a second connection and fails fast; NotSupported needs
+    // one just as much (its statements run on the pool while the suspended transaction holds the
+    // only connection) but waits for the acquire timeout instead.
+    it('does not hang a NotSupported scope inside a transaction: it fails fast like RequiresNew', async () => {
+      const { db } = await start({ pool: { min: 1, max: 1, acquireTimeoutMs: 2000 } });
+      await db.execute('CREATE TABLE t (id INTEGER)');
+      const started = performance.now();
+      const { error } = await settle(
+        db.transaction(() =>
+          db.transaction(() => db.execute('INSERT INTO t VALUES (1)'), {
+            propagation: Propagation.NotSupported,
+          }),
+        ),
+      );
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(error).toBeInstanceOf(IllegalTransactionStateError);
+    });
+  });
+
+  describe('reads inside transactions', () => {
+    // Library bug (DuckDB 1.5.6 + the per-connection statement cache): a cached prepared statement
+    // with ORDER BY keeps the "compressed materialization" chosen from the table's statistics when
+    // it was prepared. Values later written outside that range come back truncated (1000 → 232,
+    // -5 → 251), and longer strings in a sort key have crashed the process (segfault) in a probe.
+    it('returns what the transaction wrote through a cached ORDER BY statement', async () => {
+      const { db } = await start({ pool: { min: 1, max: 1 } });
+      await db.execute('CREATE TABLE chain (slot INTEGER PRIMARY KEY, model VARCHAR)');
+      await db.execute(`INSERT INTO chain VALUES (1, 'a'), (2, 'b')`);
+      const chain = () => db.query('SELECT slot, model FROM chain ORDER BY slot');
+      await expect(chain()).resolves.toEqual([
+        { slot: 1, model: 'a' },
+        { slot: 2, model: 'b' },
+      ]);
+      const inside = await db.transaction(async () => {
+        await db.execute(`INSERT INTO chain VALUES (1000, 'c'), (-5, 'z')`);
+        return chain();
+      });
+      const expected = [
+        { slot: -5, model: 'z' },
+        { slot: 1, model: 'a' },
+        { slot: 2, model: 'b' },
+        { slot: 1000, model: 'c' },
+      ];
+      expect({ inside, after: await chain() }).toEqual({ inside: expected, after: expected });
+    });
+  });
+
+  describe('retries', () => {
+    it('draws one jitter per rerun from the injected random source', async () => {
+      const draws: number[] = [];
+      const { db } = await start({
+        pool: { max: 4 },
+        transactions: {
+          retryBaseDelayMs: 1000,
+          random: () => {
+            draws.push(0);
+            return 0;
+          },
+        },
+      });
+      await db.execute('CREATE TABLE counters (id INTEGER PRIMARY KEY, v INTEGER)');
+      await db.execute('INSERT INTO counters VALUES (1, 0)');
+      const arrive = barrier(2);
+      const increment = () =>
+        db.transaction(
+          async () => {
+            await db.query('SELECT v FROM counters');
+            await arrive();
+            await db.execute('UPDATE counters SET v = v + 1 WHERE id = 1');
+          },
+          { retries: 3 },
+        );
+      const started = performance.now();
+      await Promise.all([increment(), increment()]);
+      // A 1000 ms base step scaled by a jitter of 0: the rerun starts at once.
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(draws).toHaveLength(1);
+      await expect(db.queryOne('SELECT v FROM counters')).resolves.toEqual({ v: 2 });
+    });
+  });
+
+  describe('runAndRollback', () => {
+    it('always rolls back, runs after-rollback hooks only, and refuses to nest', async () => {
+      const { db, manager } = await start({ pool: { max: 2 } });
+      await db.execute('CREATE TABLE t (id INTEGER)');
+      const events: string[] = [];
+      const result = await manager.runAndRollback(async () => {
+        await db.execute('INSERT INTO t VALUES (1)');
+        manager.addHook('afterCommit', () => void events.push('after commit'));
+        manager.addHook('afterRollback', () => void events.push('after rollback'));
+        await expect(manager.runAndRollback(async () => undefined)).rejects.toBeInstanceOf(
+          IllegalTransactionStateError,
+        );
+        return db.query('SELECT id FROM t');
+      });
+      expect(result).toEqual([{ id: 1 }]);
+      expect(events).toEqual(['after rollback']);
+      await expect(db.query('SELECT id FROM t')).resolves.toEqual([]);
+    });
+  });
+});

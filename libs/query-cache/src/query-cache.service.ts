@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { TransactionHost } from '@lib/transactions';
+import type { Cache } from 'cache-manager';
+import type { CacheStoreHandle } from './cache-store';
+import { QUERY_CACHE_STORE } from './query-cache.constants';
+import type {
+  GetOrLoadOptions,
+  QueryCacheModuleOptions,
+  QueryCacheStats,
+} from './query-cache.interfaces';
+import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
+import { StoreBreaker } from './store-breaker';
+
+/** What a cached entry holds: the JSON text, the epoch and the tag tokens it was loaded under. */
+interface Entry {
+  v: string;
+  e: string;
+  t: (string | undefined)[];
+}
+
+const FAILED = Symbol('cache call failed');
+type Failed = typeof FAILED;
+
+const EPOCH_KEY = 'epoch';
+const entryKey = (key: string) => `v:${key}`;
+const tagKey = (tag: string) => `t:${tag}`;
+
+/**
+ * A read-through cache for query results, correct under concurrency and indifferent to its own
+ * store failing.
+ *
+ * - **Single flight**: concurrent calls for one key share one load.
+ * - **Invalidation by tag**, after commit when called inside a transaction. Every tag has a token
+ *   in the store; an entry remembers the tokens (and the store's epoch) it was loaded under and
+ *   is a hit only while they are unchanged, so invalidating a tag is one write, whatever the
+ *   number of entries, and works for every process sharing a Redis.
+ * - **No stale stores**: a load that raced an invalidation (it read the database before a write
+ *   committed) does not store its value: per-tag generation counters in this process tell.
+ * - **Failure is a miss**: every store call is bounded by `opTimeoutMs`; after repeated failures
+ *   a breaker skips the store, so reads go straight to the loader; one trial call after
+ *   `breakerResetMs` closes it again. Invalidations that could not reach the store make the
+ *   whole cache stale: the next successful call starts a new epoch before anything is served.
+ * - Reads inside a transaction skip the cache: they may see the transaction's own writes.
+ * - Values are stored as JSON text, so a cached value is a fresh copy for every caller and
+ *   behaves the same in memory and in Redis; `BigInt` values are refused (convert them first).
+ */
+@Injectable()
+export class QueryCache implements OnApplicationShutdown {
+  private readonly logger = new Logger('QueryCache');
+  private readonly breaker: StoreBreaker;
+  private readonly inFlight = new Map<
+    string,
+    { promise: Promise<unknown>; tags: readonly string[] }
+  >();
+  private readonly generations = new Map<string, number>();
+  private readonly failedReads = new WeakSet<unknown[]>();
+  private dirty = false;
+  private recovering: Promise<boolean> | undefined;
+  private readonly counters = { hits: 0, misses: 0, errors: 0, bypassed: 0, staleDiscarded: 0 };
+
+  constructor(
+    @Inject(CACHE_MANAGER) private readonly cache: Cache,
+    @Inject(QUERY_CACHE_STORE) private readonly store: CacheStoreHandle,
+    @Inject(RESOLVED_QUERY_CACHE_OPTIONS)
+    private readonly options: Required<QueryCacheModuleOptions>,
+    @Optional() private readonly transactions?: TransactionHost,
+  ) {
+    this.breaker = new StoreBreaker(options.breakerThreshold, options.breakerResetMs);
+    // cache-manager reports a failed mget as an event and returns misses; remember which calls
+    // failed (by their keys array) so the breaker sees them.
+    this.cache.on('mget', (event: { keys: unknown; error?: unknown }) => {
+      if (event.error !== undefined && Array.isArray(event.keys)) this.failedReads.add(event.keys);
+    });
+  }
+
+  /**
+   * Returns the cached value of `key`, or runs `loader` once (whatever the number of concurrent
+   * callers), stores its result under `tags` and returns it. `undefined` results are not stored.
+   *
+   * @example
+   * cache.getOrLoad(`active:${usageType}`, () => repo.loadActive(usageType), { tags: [`usage-type:${usageType}`] })
+   */
+  getOrLoad<T>(key: string, loader: () => Promise<T>, options: GetOrLoadOptions): Promise<T> {
+    if (this.transactions?.isActive()) return loader();
+    const flight = this.inFlight.get(key);
+    if (flight) return flight.promise as Promise<T>;
+    const promise = this.load(key, loader, options).finally(() => {
+      if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+    });
+    this.inFlight.set(key, { promise, tags: options.tags });
+    return promise;
+  }
+
+  /**
+   * Invalidates every entry carrying any of `tags`. Inside a transaction this happens after it
+   * commits (and not at all if it rolls back); otherwise at once. Never throws for a store
+   * failure: the cache is then treated as stale until it can start a new epoch.
+   */
+  async invalidate(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    if (this.transactions?.isActive()) {
+      this.transactions.afterCommit(() => this.invalidateNow(tags));
+      return;
+    }
+    await this.invalidateNow(tags);
+  }
+
+  /** Invalidates everything (a new epoch). */
+  async invalidateAll(): Promise<void> {
+    if (this.transactions?.isActive()) {
+      this.transactions.afterCommit(() => this.invalidateAll());
+      return;
+    }
+    this.bumpAll();
+    if ((await this.guard(() => this.cache.set(EPOCH_KEY, token()))) === FAILED) this.dirty = true;
+  }
+
+  /** Counters and state, for `/health/cache` and metrics. */
+  stats(): QueryCacheStats {
+    const { hits, misses, errors, bypassed, staleDiscarded } = this.counters;
+    const breaker = this.breaker.state;
+    return {
+      store: this.store.kind,
+      connected: this.store.isReady() && breaker !== 'open',
+      hits,
+      misses,
+      hitRatio: hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 10_000,
+      errors,
+      bypassed,
+      staleDiscarded,
+      breaker,
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+
+  private async load<T>(
+    key: string,
+    loader: () => Promise<T>,
+    options: GetOrLoadOptions,
+  ): Promise<T> {
+    const { tags } = options;
+    const generations = tags.map((tag) => this.generations.get(tag) ?? 0);
+    let snapshot: { epoch: string | undefined; tokens: (string | undefined)[] } | undefined;
+    if (await this.usable()) {
+      const keys = [entryKey(key), EPOCH_KEY, ...tags.map(tagKey)];
+      const read = await this.guard(async () => {
+        const values = await this.cache.mget<unknown>(keys);
+        if (this.failedReads.has(keys)) throw new Error('the store failed to read');
+        return values;
+      });
+      if (read !== FAILED) {
+        const [entry, epoch, ...tokens] = read as [
+          Entry | undefined,
+          string | undefined,
+          ...(string | undefined)[],
+        ];
+        if (entry && epoch !== undefined && entry.e === epoch && sameTokens(entry.t, tokens)) {
+          this.counters.hits++;
+          return JSON.parse(entry.v) as T;
+        }
+        snapshot = { epoch, tokens };
+      }
+      this.counters.misses++;
+    } else {
+      this.counters.bypassed++;
+    }
+    const value = await loader();
+    if (value === undefined || !snapshot) return value;
+    if (tags.some((tag, i) => (this.generations.get(tag) ?? 0) !== generations[i])) {
+      // A write committed while we loaded: what we read may predate it.
+      this.counters.staleDiscarded++;
+      return value;
+    }
+    await this.store_(key, value, options, snapshot);
+    return value;
+  }
+
+  private async store_(
+    key: string,
+    value: unknown,
+    options: GetOrLoadOptions,
+    snapshot: { epoch: string | undefined; tokens: (string | undefined)[] },
+  ): Promise<void> {
+    const text = JSON.stringify(value);
+    // Give missing tags (and a missing epoch) a token first: an entry is never stored under an
+    // absent token, which a later eviction could make match again.
+    const missing: { key: string; value: string }[] = [];
+    const tokens = snapshot.tokens.map((t, i) => {
+      if (t !== undefined) return t;
+      const fresh = token();
+      missing.push({ key: tagKey(options.tags[i]), value: fresh });
+      return fresh;
+    });
+    let epoch = snapshot.epoch;
+    if (epoch === undefined) {
+      epoch = token();
+      missing.push({ key: EPOCH_KEY, value: epoch });
+    }
+    if (missing.length > 0 && (await this.guard(() => this.cache.mset(missing))) === FAILED) return;
+    const entry: Entry = { v: text, e: epoch, t: tokens };
+    await this.guard(() =>
+      this.cache.set(entryKey(key), entry, options.ttlMs ?? this.options.ttlMs),
+    );
+  }
+
+  private async invalidateNow(tags: readonly string[]): Promise<void> {
+    for (const tag of tags) this.generations.set(tag, (this.generations.get(tag) ?? 0) + 1);
+    // Later callers must not join a load that may have read the old data.
+    for (const [key, flight] of this.inFlight) {
+      if (flight.tags.some((tag) => tags.includes(tag))) this.inFlight.delete(key);
+    }
+    if (!(await this.usable())) {
+      this.dirty = true;
+      return;
+    }
+    const result = await this.guard(() =>
+      this.cache.mset(tags.map((tag) => ({ key: tagKey(tag), value: token() }))),
+    );
+    if (result === FAILED) this.dirty = true;
+  }
+
+  private bumpAll(): void {
+    for (const tag of this.generations.keys())
+      this.generations.set(tag, (this.generations.get(tag) ?? 0) + 1);
+    this.inFlight.clear();
+  }
+
+  /**
+   * True when the store may be used now. A cache that missed invalidations first starts a new
+   * epoch (one call; concurrent callers wait for it).
+   */
+  private async usable(): Promise<boolean> {
+    if (!this.dirty) return this.breaker.state !== 'open';
+    this.recovering ??= this.guard(() => this.cache.set(EPOCH_KEY, token()))
+      .then((result) => {
+        if (result === FAILED) return false;
+        this.dirty = false;
+        this.logger.log(
+          'Cache store reachable again; started a new epoch (every older entry is stale)',
+        );
+        return true;
+      })
+      .finally(() => (this.recovering = undefined));
+    return this.recovering;
+  }
+
+  /** Runs one store call within `opTimeoutMs`, through the breaker; failures are counted, not thrown. */
+  private async guard<T>(call: () => Promise<T>): Promise<T | Failed> {
+    if (!this.breaker.allow()) return FAILED;
+    if (!this.store.isReady()) {
+      // Disconnected: fail at once rather than wait for a reconnect.
+      this.counters.errors++;
+      this.breaker.failure();
+      return FAILED;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`cache call exceeded ${this.options.opTimeoutMs} ms`)),
+            this.options.opTimeoutMs,
+          );
+        }),
+      ]);
+      this.breaker.success();
+      return result;
+    } catch (error) {
+      this.counters.errors++;
+      this.breaker.failure();
+      this.logger.debug(`Cache call failed: ${String(error)}`);
+      return FAILED;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function sameTokens(stored: (string | undefined)[], current: (string | undefined)[]): boolean {
+  if (stored.length !== current.length) return false;
+  for (let i = 0; i < stored.length; i++) {
+    if (stored[i] === undefined || stored[i] !== current[i]) return false;
+  }
+  return true;
+}
+
+function token(): string {
+  return randomUUID();
+}
