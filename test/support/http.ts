@@ -42,7 +42,8 @@ export interface ErrorBody {
 }
 
 /** The create body of a config. */
-export interface CreateBody {
+// A type alias (not an interface) so that it is assignable to `Record<string, unknown>`.
+export type CreateBody = {
   usageType: string;
   priority: number;
   modelId: string;
@@ -50,7 +51,7 @@ export interface CreateBody {
   provider: string;
   parameters?: Record<string, unknown>;
   enabled?: boolean;
-}
+};
 
 export const API = '/api/v1';
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

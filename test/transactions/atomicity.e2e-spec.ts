@@ -2,6 +2,7 @@ import type { Response } from 'supertest';
 import { ApiClient } from '../support/api';
 import {
   API,
+  type CreateBody,
   type ModelConfig,
   configBody,
   expectError,
@@ -50,7 +51,7 @@ describe('transactions over HTTP (atomicity)', () => {
   describe('POST /model-configs/bulk is all or nothing', () => {
     it('stores nothing when one item is invalid (400)', async () => {
       const usageType = unique('bulk');
-      const items: Record<string, unknown>[] = [
+      const items: (CreateBody | Record<string, unknown>)[] = [
         configBody(usageType, 1),
         configBody(usageType, 2),
         { ...configBody(usageType, 3), priority: 0 },

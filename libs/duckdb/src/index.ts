@@ -12,7 +12,7 @@ export {
   type TransactionOptions,
   validateTransactionOptions,
 } from './transactions/transaction.options';
-export { DuckDbDatabase } from './duckdb.database';
+export { DuckDbDatabase, STALE_PLAN_OPTIMIZERS } from './duckdb.database';
 export { DuckDbPool, type ResolvedPoolOptions } from './pool/duckdb-pool';
 export { PooledConnection, type StatementMode } from './pool/pooled-connection';
 export {

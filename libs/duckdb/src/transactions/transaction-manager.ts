@@ -41,6 +41,11 @@ export interface TransactionStats {
 }
 
 const NO_PARAMS: readonly never[] = [];
+
+/** How one attempt ended; hooks run after its connection is released. */
+type Settled<T> =
+  | { committed: true; state: TransactionState; value: T }
+  | { committed: false; state: TransactionState; error: unknown };
 let nextTransactionId = 1;
 
 /**
@@ -113,6 +118,13 @@ export class TransactionManager {
       case Propagation.Supports:
         return current ? this.join(current, options, fn) : fn();
       case Propagation.NotSupported:
+        if (current && this.pool.stats().max < 2) {
+          return Promise.reject(
+            new IllegalTransactionStateError(
+              'NotSupported inside a transaction needs a second connection, but the pool has one (DUCKDB_POOL_ENABLED=false or max 1).',
+            ),
+          );
+        }
         return transactionStorage.run(null, fn);
       case Propagation.Never:
         if (current) {
@@ -129,19 +141,25 @@ export class TransactionManager {
    * share one database without cleaning up.
    */
   async runAndRollback<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.current())
+    if (this.current()) {
       throw new IllegalTransactionStateError('runAndRollback cannot run inside a transaction.');
-    return this.pool.withConnection(async (connection) => {
-      const state = this.newState(connection, false, undefined);
-      await connection.run('BEGIN TRANSACTION', NO_PARAMS, 'script', { operation: 'begin' });
-      try {
-        return await transactionStorage.run(state, fn);
-      } finally {
-        state.active = false;
-        await this.rollback(connection);
-        await this.runHooks(state.hooks.afterRollback, 'afterRollback');
-      }
-    });
+    }
+    let state: TransactionState | undefined;
+    try {
+      return await this.pool.withConnection(async (connection) => {
+        state = this.newState(connection, false, undefined);
+        await connection.run('BEGIN TRANSACTION', NO_PARAMS, 'script', { operation: 'begin' });
+        try {
+          return await transactionStorage.run(state, fn);
+        } finally {
+          state.active = false;
+          await connection.settled();
+          await this.rollback(connection);
+        }
+      });
+    } finally {
+      if (state) await this.runHooks(state.hooks.afterRollback, 'afterRollback');
+    }
   }
 
   /** Registers a hook on the active transaction. */
@@ -203,29 +221,40 @@ export class TransactionManager {
   private async begin<T>(options: TransactionOptions, fn: () => Promise<T>): Promise<T> {
     const retries = options.retries ?? this.options.defaultRetries;
     for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.pool.withConnection((connection) =>
-          this.attempt(connection, options, fn),
-        );
-      } catch (error) {
-        if (!(error instanceof TransactionConflictError)) throw error;
-        this.counters.conflicts++;
-        if (attempt >= retries) throw error;
-        this.counters.retried++;
-        const cap = Math.min(
-          this.options.retryMaxDelayMs,
-          this.options.retryBaseDelayMs * 2 ** attempt,
-        );
-        await sleep(this.options.random() * cap);
+      const settled = await this.pool.withConnection((connection) =>
+        this.attempt(connection, options, fn),
+      );
+      // Hooks run after the connection is back in the pool: a hook that reads the database
+      // must not wait for the connection its own transaction holds.
+      if (settled.committed) {
+        await this.runHooks(settled.state.hooks.afterCommit, 'afterCommit');
+        return settled.value;
       }
+      const { error } = settled;
+      if (error instanceof TransactionConflictError) {
+        this.counters.conflicts++;
+        if (attempt < retries) {
+          // The attempt's hooks are dropped with it.
+          this.counters.retried++;
+          const cap = Math.min(
+            this.options.retryMaxDelayMs,
+            this.options.retryBaseDelayMs * 2 ** attempt,
+          );
+          await sleep(this.options.random() * cap);
+          continue;
+        }
+      }
+      await this.runHooks(settled.state.hooks.afterRollback, 'afterRollback');
+      throw error;
     }
   }
 
+  /** One attempt on a pinned connection: BEGIN, the unit, then COMMIT or ROLLBACK. */
   private async attempt<T>(
     connection: PooledConnection,
     options: TransactionOptions,
     fn: () => Promise<T>,
-  ): Promise<T> {
+  ): Promise<Settled<T>> {
     const readOnly = options.readOnly === true;
     const state = this.newState(connection, readOnly, options.timeoutMs);
     const started = performance.now();
@@ -237,9 +266,7 @@ export class TransactionManager {
         readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION',
         NO_PARAMS,
         'script',
-        {
-          operation: 'begin',
-        },
+        { operation: 'begin' },
       );
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
@@ -267,20 +294,21 @@ export class TransactionManager {
       if (state.rollbackOnly) {
         await this.rollback(connection);
         this.counters.rolledBack++;
-        await this.runHooks(state.hooks.afterRollback, 'afterRollback');
-        throw this.rollbackError(state, outcome.ok ? undefined : outcome);
+        return {
+          committed: false,
+          state,
+          error: this.rollbackError(state, outcome.ok ? undefined : outcome),
+        };
       }
       try {
         await connection.run('COMMIT', NO_PARAMS, 'script', { operation: 'commit' });
       } catch (error) {
         await this.rollback(connection);
         this.counters.rolledBack++;
-        await this.runHooks(state.hooks.afterRollback, 'afterRollback');
-        throw error;
+        return { committed: false, state, error };
       }
       this.counters.committed++;
-      await this.runHooks(state.hooks.afterCommit, 'afterCommit');
-      return (outcome as { value: T }).value;
+      return { committed: true, state, value: (outcome as { value: T }).value };
     } finally {
       if (timer) clearTimeout(timer);
       state.active = false;
