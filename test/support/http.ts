@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import type { Response } from 'supertest';
 
 /** A ModelConfig as the API returns it (API.md §1). */
@@ -139,12 +140,12 @@ export function expectErrorBody(
   code: string,
   actual: { status: number; headers: Record<string, unknown>; text: string },
 ): ErrorBody {
+  expectNoLeak(actual.text);
   if (actual.status !== status) {
     throw new Error(
       `Expected ${status} ${code}, got ${actual.status}: ${actual.text.slice(0, 500)}`,
     );
   }
-  expectNoLeak(actual.text);
   expectCommonHeaders(actual.headers);
   expect(String(actual.headers['content-type'])).toMatch(/^application\/json/);
   const body = JSON.parse(actual.text) as ErrorBody;
@@ -183,6 +184,7 @@ export function expectValidation(res: Response, ...fields: string[]): string[] {
 
 /** Asserts a successful response's common headers and returns its body as `T`. */
 export function ok<T>(res: Response, status = 200): T {
+  if (res.status >= 400) expectNoLeak(res.text);
   if (res.status !== status) {
     throw new Error(`Expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
   }
@@ -213,7 +215,8 @@ export function rawRequest(
   const url = new URL(baseUrl);
   const body = options.body === undefined ? undefined : Buffer.from(options.body);
   const headers: Record<string, string> = { ...options.headers };
-  if (body !== undefined && headers['content-length'] === undefined) {
+  const chunked = headers['transfer-encoding'] !== undefined;
+  if (body !== undefined && !chunked && headers['content-length'] === undefined) {
     headers['content-length'] = String(body.length);
   }
   return new Promise((resolve, reject) => {
@@ -240,6 +243,35 @@ export function rawRequest(
       },
     );
     req.on('error', reject);
-    req.end(body);
+    if (body !== undefined && chunked) {
+      for (let offset = 0; offset < body.length; offset += 64 * 1024) {
+        req.write(body.subarray(offset, offset + 64 * 1024));
+      }
+      req.end();
+    } else req.end(body);
+  });
+}
+
+/**
+ * Writes `payload` verbatim on a fresh TCP connection and returns everything the server sends
+ * until it closes the connection (or `timeoutMs` passes).
+ */
+export function rawSocket(baseUrl: string, payload: string, timeoutMs = 3000): Promise<string> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let received = '';
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.write(payload);
   });
 }

@@ -154,6 +154,7 @@ describe('transactions over HTTP (atomicity)', () => {
       expect(winning).toBeDefined();
       expect((winning?.body as { items: ModelConfig[] }).items).toEqual(stored);
     });
+
     // App bug: replaceChain (apps/api/src/model-configs/model-configs.service.ts) does not rerun
     // when concurrent first replacements of a usage type race for the same empty slots: the later
     // COMMIT fails with a unique violation and the client gets 409 SLOT_TAKEN for a valid request.

@@ -1,4 +1,9 @@
-import { type DuckDBResultReader, DuckDBTypeId } from '@duckdb/node-api';
+import {
+  type DuckDBMaterializedResult,
+  type DuckDBResultReader,
+  DuckDBTypeId,
+  JSDuckDBValueConverter,
+} from '@duckdb/node-api';
 import type { Row, SqlParam } from './duckdb.interfaces';
 
 type Convert = (value: unknown) => unknown;
@@ -83,6 +88,49 @@ export function readRows<T = Row>(reader: DuckDBResultReader): T[] {
       row[names[c]] = value === null ? null : converters[c](value);
     }
     out[r] = row as T;
+  }
+  return out;
+}
+
+/** Column names and converters of a result shape. */
+interface Shape {
+  names: string[];
+  converters: Convert[];
+}
+
+/** Shapes by prepared statement: worked out once, not on every read (it costs ~10 µs). */
+const shapes = new WeakMap<object, Shape>();
+
+function shapeOf(result: DuckDBMaterializedResult): Shape {
+  const names = result.deduplicatedColumnNames();
+  const converters = names.map((_, i) => {
+    const type = result.columnType(i);
+    return converterFor(type.typeId, type.alias);
+  });
+  return { names, converters };
+}
+
+/**
+ * Reads a materialized result (its chunks are already in memory, so this is synchronous) as
+ * plain, JSON-safe row objects. `shapeKey` (the prepared statement) caches the column converters.
+ */
+export function readMaterialized<T = Row>(result: DuckDBMaterializedResult, shapeKey: object): T[] {
+  let shape = shapes.get(shapeKey);
+  if (!shape || shape.names.length !== result.columnCount) {
+    shape = shapeOf(result);
+    shapes.set(shapeKey, shape);
+  }
+  const { names, converters } = shape;
+  const out: T[] = [];
+  for (let chunk = 0; chunk < result.chunkCount; chunk++) {
+    for (const source of result.getChunk(chunk).convertRows(JSDuckDBValueConverter)) {
+      const row: Row = {};
+      for (let c = 0; c < names.length; c++) {
+        const value = source[c];
+        row[names[c]] = value === null ? null : converters[c](value);
+      }
+      out.push(row as T);
+    }
   }
   return out;
 }

@@ -262,13 +262,14 @@ describe.each<StoreKind>(['memory', 'redis'])('QueryCache (%s store)', (kind) =>
     const b = counting('b');
     const c = counting('c');
     const d = counting('d');
-    const load = () =>
-      Promise.all([
-        cache.getOrLoad('tag-a', a.loader, { tags: [x] }),
-        cache.getOrLoad('tag-b', b.loader, { tags: [y] }),
-        cache.getOrLoad('tag-c', c.loader, { tags: [z, x] }),
-        cache.getOrLoad('tag-d', d.loader, { tags: [] }),
-      ]);
+    const keys = [unique('a'), unique('b'), unique('c'), unique('d')];
+    // One after the other: concurrent first loads sharing a cold tag are another test's subject.
+    const load = async () => [
+      await cache.getOrLoad(keys[0], a.loader, { tags: [x] }),
+      await cache.getOrLoad(keys[1], b.loader, { tags: [y] }),
+      await cache.getOrLoad(keys[2], c.loader, { tags: [z, x] }),
+      await cache.getOrLoad(keys[3], d.loader, { tags: [] }),
+    ];
     await expect(load()).resolves.toEqual(['a', 'b', 'c', 'd']);
     await load();
     expect([a.calls(), b.calls(), c.calls(), d.calls()]).toEqual([1, 1, 1, 1]);
@@ -286,6 +287,17 @@ describe.each<StoreKind>(['memory', 'redis'])('QueryCache (%s store)', (kind) =>
     await cache.invalidate([]);
     await load();
     expect([a.calls(), b.calls(), c.calls(), d.calls()]).toEqual([2, 2, 3, 1]);
+  });
+
+  it('concurrent first loads of entries sharing a cold tag are all stored', async () => {
+    const tag = unique('cold');
+    const entries = Array.from({ length: 3 }, (_, i) => ({ key: unique('sib'), ...counting(i) }));
+    const loadAll = () =>
+      Promise.all(entries.map((e) => cache.getOrLoad(e.key, e.loader, { tags: [tag] })));
+    await expect(loadAll()).resolves.toEqual([0, 1, 2]);
+    await expect(loadAll()).resolves.toEqual([0, 1, 2]);
+    // Each loader ran once: no entry's store undid another's.
+    expect(entries.map((e) => e.calls())).toEqual([1, 1, 1]);
   });
 
   it('invalidateAll() makes every entry miss', async () => {
@@ -756,10 +768,11 @@ describe('QueryCache on Redis: outages', () => {
 
   it('a hung Redis (SIGSTOP) costs at most opTimeoutMs per call, and invalidations made meanwhile are not lost', async () => {
     redis = await startRedis();
+    const namespace = unique('stop');
     harness = await buildHarness({
       store: 'redis',
       redisUrl: redis.url,
-      namespace: unique('stop'),
+      namespace,
       opTimeoutMs: OP_TIMEOUT_MS,
       breakerThreshold: 5,
       breakerResetMs: 500,
@@ -770,6 +783,11 @@ describe('QueryCache on Redis: outages', () => {
     const tag = unique('t');
     await cache.getOrLoad(key, async () => 'v1', { tags: [tag] });
     await expect(cache.getOrLoad(key, async () => 'v2', { tags: [tag] })).resolves.toBe('v1');
+
+    const client = await inspector(redis.url);
+    const tokenKey = `${namespace}::t:${tag}`;
+    const tokenBefore = await client.get(tokenKey);
+    expect(tokenBefore).not.toBeNull();
 
     await redis.kill('SIGSTOP');
     const before = cache.stats();
@@ -793,8 +811,15 @@ describe('QueryCache on Redis: outages', () => {
     expect(invalidation.ms).toBeLessThan(OP_TIMEOUT_MS + SLACK_MS);
     await expect(cache.getOrLoad(key, async () => 'v2', { tags: [tag] })).resolves.toBe('v2');
 
-    // The process resumes with its data: the old entry of `key` is still in Redis.
+    // The process resumes with its data: the old entry of `key` is still in Redis, and so is the
+    // tag's old token (the invalidation never reached it): only the new epoch keeps it out.
     await redis.kill('SIGCONT');
+    try {
+      expect(await client.get(tokenKey)).toBe(tokenBefore);
+      expect(await client.exists(`${namespace}::v:${key}`)).toBe(1);
+    } finally {
+      await client.close().catch(() => client.destroy());
+    }
     const hitsBefore = cache.stats().hits;
     const seen: string[] = [];
     const start = Date.now();

@@ -69,9 +69,14 @@ class Orders {
 
   /** Reads, meets the other transaction, then updates: the later writer conflicts. */
   @Transactional({ retries: 3 })
-  async increment(arrive: () => Promise<void>, onCommit: () => void): Promise<void> {
+  async increment(
+    arrive: () => Promise<void>,
+    onCommit: () => void,
+    onRollback: () => void,
+  ): Promise<void> {
     this.attempts++;
     this.host.afterCommit(onCommit);
+    this.host.afterRollback(onRollback);
     await this.db.query('SELECT v FROM counters WHERE id = 1');
     await arrive();
     await this.db.execute('UPDATE counters SET v = v + 1 WHERE id = 1');
@@ -283,14 +288,18 @@ describe('TransactionHost hooks', () => {
     await db.execute('DELETE FROM counters');
     await db.execute('INSERT INTO counters VALUES (1, 0)');
     orders.attempts = 0;
-    let hooksRun = 0;
+    const hooks = { afterCommit: 0, afterRollback: 0 };
     const arrive = barrier(2);
-    await Promise.all([
-      orders.increment(arrive, () => hooksRun++),
-      orders.increment(arrive, () => hooksRun++),
-    ]);
+    const increment = () =>
+      orders.increment(
+        arrive,
+        () => hooks.afterCommit++,
+        () => hooks.afterRollback++,
+      );
+    await Promise.all([increment(), increment()]);
     expect(orders.attempts).toBe(3);
-    expect(hooksRun).toBe(2);
+    // Three attempts registered hooks; the conflicted one's were dropped with it.
+    expect(hooks).toEqual({ afterCommit: 2, afterRollback: 0 });
     await expect(db.queryOne('SELECT v FROM counters WHERE id = 1')).resolves.toEqual({ v: 2 });
   });
 

@@ -48,10 +48,8 @@ class Items {
   }
 
   async ids(): Promise<number[]> {
-    // Sorted here rather than by ORDER BY: a cached ORDER BY plan can return stale-width values
-    // (see 'reads through a cached ORDER BY plan' in transaction-manager.spec.ts).
-    const rows = await this.db.query<{ id: number }>('SELECT id FROM items');
-    return rows.map((row) => row.id).sort((a, b) => a - b);
+    const rows = await this.db.query<{ id: number }>('SELECT id FROM items ORDER BY id');
+    return rows.map((row) => row.id);
   }
 
   async addAndLook(id: number): Promise<Seen> {

@@ -8,7 +8,7 @@ import {
   isBrokenConnectionError,
 } from '../duckdb.errors';
 import type { Row, SqlParam } from '../duckdb.interfaces';
-import { readRows, toDriverParams } from '../duckdb.rows';
+import { readMaterialized, toDriverParams } from '../duckdb.rows';
 
 /** What a statement returns: rows (`query`), a change count (`execute`), or nothing (`script`). */
 export type StatementMode = 'rows' | 'execute' | 'script';
@@ -124,7 +124,9 @@ export class PooledConnection {
       if (params.length > 0) statement.bind(toDriverParams(params));
       else statement.clearBindings();
       if (mode === 'execute') return (await statement.run()).rowsChanged;
-      return readRows(await statement.runAndReadAll());
+      // run() materializes the result in one trip to the thread pool; its chunks are then read
+      // synchronously (runAndReadAll() costs two more trips per statement).
+      return readMaterialized(await statement.run(), statement);
     } catch (error) {
       if (timedOut) throw new QueryTimeoutError(timeoutMs, context, { cause: error });
       const classified = classifyDriverError(error, context);

@@ -78,9 +78,9 @@ function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }>
 
 describe('TransactionManager', () => {
   describe('after-commit hooks and the pool', () => {
-    // Library bug: the owning scope runs after-commit hooks while it still holds the transaction's
-    // connection. A hook that uses the database (documented: "their statements autocommit on the
-    // pool") then waits for a connection that only its own transaction can give back.
+    // Regression: after-commit hooks once ran while the owner still held the transaction's
+    // connection, so a hook that used the database waited for a connection only its own
+    // transaction could give back (until the acquire timeout, then failed).
     it('lets an after-commit hook read the database on a one-connection pool without waiting', async () => {
       const { db, manager } = await start({ pool: { min: 1, max: 1, acquireTimeoutMs: 1000 } });
       await db.execute('CREATE TABLE t (id INTEGER)');
@@ -129,9 +129,9 @@ describe('TransactionManager', () => {
   });
 
   describe('propagation on a one-connection pool', () => {
-    // Library bug: RequiresNew checks for a second connection and fails fast; NotSupported needs
-    // one just as much (its statements run on the pool while the suspended transaction holds the
-    // only connection) but waits for the acquire timeout instead.
+    // Regression: NotSupported needs a second connection as much as RequiresNew does (its
+    // statements run on the pool while the suspended transaction holds the only one); it once
+    // waited for the acquire timeout instead of failing fast.
     it('does not hang a NotSupported scope inside a transaction: it fails fast like RequiresNew', async () => {
       const { db } = await start({ pool: { min: 1, max: 1, acquireTimeoutMs: 2000 } });
       await db.execute('CREATE TABLE t (id INTEGER)');
@@ -149,10 +149,9 @@ describe('TransactionManager', () => {
   });
 
   describe('reads inside transactions', () => {
-    // Library bug (DuckDB 1.5.6 + the per-connection statement cache): a cached prepared statement
-    // with ORDER BY keeps the "compressed materialization" chosen from the table's statistics when
-    // it was prepared. Values later written outside that range come back truncated (1000 → 232,
-    // -5 → 251), and longer strings in a sort key have crashed the process (segfault) in a probe.
+    // Regression (DuckDB 1.5.6 + the per-connection statement cache): a cached ORDER BY statement
+    // kept the compressed materialization planned from the statistics at PREPARE time, so values
+    // written later outside that range came back truncated (1000 → 232, -5 → 251).
     it('returns what the transaction wrote through a cached ORDER BY statement', async () => {
       const { db } = await start({ pool: { min: 1, max: 1 } });
       await db.execute('CREATE TABLE chain (slot INTEGER PRIMARY KEY, model VARCHAR)');

@@ -7,7 +7,6 @@ import {
   IsBoolean,
   IsDefined,
   IsInt,
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -15,7 +14,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsParameters, NO_CONTROL_CHARS, SLUG } from './validators';
+import { IsOmittable, IsParameters, NO_CONTROL_CHARS, SLUG } from './validators';
 
 /** The body of `POST /model-configs` (and of `PUT …/by-slot`, where slot fields repeat the path). */
 export class CreateModelConfigDto {
@@ -60,22 +59,26 @@ export class CreateModelConfigDto {
     default: {},
     example: { temperature: 0.2 },
   })
-  @IsOptional()
+  @IsOmittable()
   @IsParameters()
   parameters?: Record<string, unknown>;
 
   @ApiPropertyOptional({ default: true })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 }
 
 /** The body of `PATCH /model-configs/:id`: any subset of the create fields. */
-export class UpdateModelConfigDto extends PartialType(CreateModelConfigDto) {}
+export class UpdateModelConfigDto extends PartialType(CreateModelConfigDto, {
+  // An omitted field is left alone; an explicit null is a 400, never a NOT NULL violation.
+  skipNullProperties: false,
+}) {}
 
 /** The body of `PUT /model-configs/by-slot/:usageType/:priority`. */
 export class UpsertModelConfigDto extends PartialType(
   PickType(CreateModelConfigDto, ['usageType', 'priority'] as const),
+  { skipNullProperties: false },
 ) {
   @ApiProperty({ example: 'openrouter/auto' })
   @IsDefined()
@@ -99,12 +102,12 @@ export class UpsertModelConfigDto extends PartialType(
   provider!: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {} })
-  @IsOptional()
+  @IsOmittable()
   @IsParameters()
   parameters?: Record<string, unknown>;
 
   @ApiPropertyOptional({ default: true })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 }

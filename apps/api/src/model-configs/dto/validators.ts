@@ -1,6 +1,7 @@
 import {
   type ValidationArguments,
   type ValidationOptions,
+  ValidateIf,
   registerDecorator,
 } from 'class-validator';
 
@@ -50,9 +51,17 @@ export function IsParameters(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
+/**
+ * Like `@IsOptional()`, but only an absent field (`undefined`) skips validation: an explicit
+ * `null` is validated, and refused, like any other wrong value.
+ */
+export function IsOmittable(): PropertyDecorator {
+  return ValidateIf((object: object, value: unknown) => value !== undefined);
+}
+
 /** Turns a decimal-integer string into a number; anything else is left for validation to refuse. */
 export function toInteger({ value }: { value: unknown }): unknown {
-  return typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
 }
 
 /** Turns `'true'`/`'false'` into booleans; anything else is left for validation to refuse. */
