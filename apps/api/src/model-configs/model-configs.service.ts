@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ConstraintViolationError } from '@lib/duckdb';
+import { ConstraintViolationError, TransactionConflictError } from '@lib/duckdb';
 import { Transactional } from '@lib/transactions';
 import { ApiError } from '../common/api-error';
 import { type IfMatch, matchesVersion } from '../common/if-match';
@@ -15,7 +15,7 @@ import type {
 import type { ListFilter, ModelConfig, ModelConfigFields } from './model-config.types';
 import { ModelConfigsRepository } from './model-configs.repository';
 
-/** Reruns of an upsert that lost a race for an empty slot (it then replaces). */
+/** Reruns of a unit that lost a race for an empty slot (see `retrySlotRace`). */
 const SLOT_RACE_RETRIES = 3;
 
 function withDefaults(dto: CreateModelConfigDto): ModelConfigFields {
@@ -109,12 +109,22 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     if (mismatched.length > 0) throw ApiError.validation(mismatched);
     const fields = withDefaults({ ...dto, usageType, priority });
     // Two upserts racing for an empty slot: the loser's INSERT fails at COMMIT; its rerun replaces.
+    return this.retrySlotRace(() => this.upsertOnce(fields, ifMatch));
+  }
+
+  /**
+   * Reruns `unit` when it lost a race for an empty slot (a unique violation at COMMIT between
+   * two valid requests); past the limit, the race is reported as a transaction conflict.
+   */
+  private async retrySlotRace<T>(unit: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.upsertOnce(fields, ifMatch);
+        return await unit();
       } catch (error) {
         const slotRace = error instanceof ConstraintViolationError && error.kind === 'unique';
-        if (!slotRace || attempt >= SLOT_RACE_RETRIES) throw error;
+        if (!slotRace) throw error;
+        if (attempt >= SLOT_RACE_RETRIES)
+          throw new TransactionConflictError(undefined, { cause: error });
       }
     }
   }
@@ -153,8 +163,14 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   }
 
   /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
+  replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
+    // Concurrent first chains of an empty usage type: the losers' INSERTs fail at COMMIT as a
+    // unique violation (there was nothing to delete, so no write-write conflict); rerun them.
+    return this.retrySlotRace(() => this.replaceChainOnce(usageType, items));
+  }
+
   @Transactional()
-  async replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
+  private async replaceChainOnce(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
     await this.repository.deleteUsageType(usageType);
     const now = new Date();
     const created: ModelConfig[] = [];

@@ -94,7 +94,11 @@ export class TransactionManager {
    * reruns it on write-write conflicts, and runs its hooks before settling.
    */
   run<T>(options: TransactionOptions, fn: () => Promise<T>): Promise<T> {
-    validateTransactionOptions(options);
+    try {
+      validateTransactionOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const current = this.current();
     switch (options.propagation ?? Propagation.Required) {
       case Propagation.Required:
