@@ -1,10 +1,12 @@
 /**
  * `GET /model-configs/grouped`, including read-after-write on it.
  *
- * These tests run the app in a child process: on DuckDB 1.5.6 the cached prepared statement behind
- * this endpoint (a full-table `ORDER BY`) returns corrupted strings, or crashes the process with
- * SIGSEGV, once rows with longer strings than at its first execution were written. In-process, that
- * crash would end the whole Jest run; here it fails these tests with the process's exit signal.
+ * These tests run the app in a child process. DuckDB 1.5.6 plans a prepared statement from the
+ * table statistics seen when it was prepared; reused after longer strings were written, the cached
+ * full-table `ORDER BY` behind this endpoint returned corrupted strings or crashed the process with
+ * SIGSEGV (worked around in `libs/duckdb/src/duckdb.database.ts` by disabling the optimizers that
+ * plan from statistics). In-process, such a crash would end the whole Jest run; here it fails these
+ * tests with the process's exit signal.
  */
 import { ApiClient, expectReadsReflect } from './support/api';
 import { type ChildApp, startChildApp } from './support/child-app';

@@ -95,8 +95,8 @@ export async function runClosedLoop(
   };
 }
 
-/** CPU time every core spent busy since boot, in ms. */
-function machineBusyMs(): number {
+/** CPU time every core spent busy since boot, in ms (10 ms resolution on Linux). */
+export function machineBusyMs(): number {
   let busy = 0;
   for (const { times } of os.cpus()) busy += times.user + times.nice + times.sys + times.irq;
   return busy;

@@ -123,7 +123,8 @@ export class IdSequence {
   }
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG returning numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

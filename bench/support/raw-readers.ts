@@ -82,3 +82,41 @@ async function readChunks(statement: DuckDBPreparedStatement): Promise<JsRow[]> 
   }
   return rows;
 }
+
+/** One caller's own connection and prepared statement with a fixed set of parameters. */
+export interface RawQuery {
+  /** Runs the statement (the cheapest driver path, as `chunks` above) and returns its rows. */
+  read(): Promise<JsRow[]>;
+  /** Destroys the statement and closes the connection. */
+  close(): void;
+}
+
+/**
+ * Opens a connection and prepares `sql`; every `read()` lets `bind` set its parameters (as a
+ * caller with fresh values must) and runs it: the raw ceiling for one query with any number and
+ * type of parameters.
+ */
+export async function openRawQuery(
+  instance: DuckDBInstance,
+  sql: string,
+  bind: (statement: DuckDBPreparedStatement) => void,
+): Promise<RawQuery> {
+  const connection: DuckDBConnection = await instance.connect();
+  let statement: DuckDBPreparedStatement;
+  try {
+    statement = await connection.prepare(sql);
+  } catch (error) {
+    connection.closeSync();
+    throw error;
+  }
+  return {
+    read: () => {
+      bind(statement);
+      return readChunks(statement);
+    },
+    close: () => {
+      statement.destroySync();
+      connection.closeSync();
+    },
+  };
+}

@@ -80,10 +80,10 @@ export class ApiClient {
 /** Which read paths {@link expectReadsReflect} checks besides the per-usage-type ones. */
 export interface ReadPathOptions {
   /**
-   * Also check `GET /model-configs/grouped`. Off by default: on DuckDB 1.5.6 a cached prepared
-   * full-table `ORDER BY` crashes the process (SIGSEGV) once longer strings were written after it
+   * Also check `GET /model-configs/grouped`. Off by default: on DuckDB 1.5.6 its cached prepared
+   * full-table `ORDER BY` crashed the process (SIGSEGV) once longer strings were written after it
    * was prepared, which would take the whole in-process Jest run down. `grouped.e2e-spec.ts`
-   * checks grouped in a child process instead.
+   * checks grouped (and read-after-write on it) in a child process instead.
    */
   grouped?: boolean;
 }

@@ -4,7 +4,9 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
 import { HealthModule } from '@lib/health';
+import { LoggingModule, MetricsModule } from '@lib/observability';
 import { QueryCacheModule } from '@lib/query-cache';
+import { ResilienceModule } from '@lib/resilience';
 import { TransactionsModule } from '@lib/transactions';
 import { ApiKeyGuard } from './common/api-key.guard';
 import type { AppConfig } from './config/app-config';
@@ -65,6 +67,21 @@ export class AppModule {
           ignoreEnvFile: true,
           load: [() => ({ ...config })],
         }),
+        // Before DuckDbModule: its client picks up the database guard (breaker + read retries).
+        ResilienceModule.forRoot({
+          isGlobal: true,
+          retry: {
+            maxRetries: config.retry.maxRetries,
+            baseDelayMs: config.retry.baseDelayMs,
+            maxDelayMs: config.retry.maxDelayMs,
+          },
+          breaker: {
+            failureThreshold: config.breaker.failureThreshold,
+            resetTimeoutMs: config.breaker.resetTimeoutMs,
+            // A statement slower than half the query timeout is slow.
+            slowCallDurationMs: Math.max(1, Math.floor(config.duckdb.queryTimeoutMs / 2)) || 5_000,
+          },
+        }),
         DuckDbModule.forRootAsync({
           isGlobal: true,
           inject: [ConfigService],
@@ -90,6 +107,13 @@ export class AppModule {
           },
         }),
         HealthModule.forRoot({}),
+        LoggingModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService) => ({
+            level: configService.getOrThrow<AppConfig['logLevel']>('logLevel'),
+          }),
+        }),
+        MetricsModule.forRoot({ isGlobal: true }),
         ModelConfigsModule,
       ],
       providers: [{ provide: APP_GUARD, useFactory: () => new ApiKeyGuard(config.apiKey) }],

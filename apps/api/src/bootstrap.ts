@@ -2,6 +2,8 @@ import { type LogLevel as NestLogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { JsonLogger } from '@lib/observability';
+import { DatabaseExceptionHandler } from '@lib/resilience';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import {
@@ -50,10 +52,13 @@ export async function createApp(
     bodyParser: false,
     abortOnError: false,
     logger: NEST_LEVELS[config.logLevel],
+    // Held until the JSON logger is attached below; printed by the console logger if startup fails.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(JsonLogger));
   hardenFastify(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalFilters(new HttpExceptionFilter(app.get(DatabaseExceptionHandler)));
 
   const document = SwaggerModule.createDocument(
     app,

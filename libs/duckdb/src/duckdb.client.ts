@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DUCKDB_CALL_GUARD } from './duckdb.constants';
 import { transactionStorage } from './duckdb.context';
 import {
   DatabaseUnavailableError,
@@ -7,7 +8,7 @@ import {
   TransactionTimeoutError,
   classifyDriverError,
 } from './duckdb.errors';
-import type { ExecuteResult, Row, SqlParam } from './duckdb.interfaces';
+import type { DuckDbCallGuard, ExecuteResult, Row, SqlParam } from './duckdb.interfaces';
 import { DuckDbPool } from './pool/duckdb-pool';
 import type { StatementMode } from './pool/pooled-connection';
 import { TransactionManager, markRollbackOnly } from './transactions/transaction-manager';
@@ -33,6 +34,7 @@ export class DuckDbClient {
   constructor(
     private readonly pool: DuckDbPool,
     transactions?: TransactionManager,
+    @Optional() @Inject(DUCKDB_CALL_GUARD) private readonly guard?: DuckDbCallGuard,
   ) {
     this.transactions = transactions ?? new TransactionManager(pool);
   }
@@ -75,7 +77,21 @@ export class DuckDbClient {
     return this.transactions.run(options, fn);
   }
 
-  private async run(
+  private run(
+    sql: string,
+    params: readonly SqlParam[],
+    mode: StatementMode,
+    operation: string,
+  ): Promise<unknown> {
+    if (!this.guard) return this.runUnguarded(sql, params, mode, operation);
+    return this.guard.run(() => this.runUnguarded(sql, params, mode, operation), {
+      operation,
+      returnsRows: mode === 'rows',
+      inTransaction: transactionStorage.getStore() != null,
+    });
+  }
+
+  private async runUnguarded(
     sql: string,
     params: readonly SqlParam[],
     mode: StatementMode,
@@ -98,8 +114,9 @@ export class DuckDbClient {
       return await this.pool.withConnection((c) => c.run(sql, params, mode as 'rows', context));
     } catch (error) {
       // A connection found broken mid-read was replaced; a read outside a transaction is safe
-      // to run once more on a healthy one (a write is not: it may have landed).
-      if (error instanceof DatabaseUnavailableError && mode === 'rows') {
+      // to run once more on a healthy one (a write is not: it may have landed). With a guard
+      // (`@lib/resilience`), its retry policy owns this decision instead.
+      if (!this.guard && error instanceof DatabaseUnavailableError && mode === 'rows') {
         return this.pool.withConnection((c) => c.run(sql, params, mode as 'rows', context));
       }
       throw classifyDriverError(error, context);

@@ -15,3 +15,9 @@ export const DUCKDB_DEFAULTS = {
   queryTimeoutMs: 10_000,
   statementCacheSize: 64,
 } as const;
+
+/**
+ * Optional injection token of a {@link DuckDbCallGuard}: when a provider is registered under it
+ * (as `@lib/resilience` does), every `DuckDbClient` statement runs through it.
+ */
+export const DUCKDB_CALL_GUARD = 'DUCKDB:CALL_GUARD';

@@ -6,6 +6,8 @@
 export abstract class DuckDbError extends Error {
   /** Whether running the same work again may succeed (a timeout, a busy pool, a conflict). */
   abstract readonly transient: boolean;
+  /** When the error was raised (ISO-8601). */
+  readonly occurredAt = new Date().toISOString();
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -73,6 +75,52 @@ export class ConstraintViolationError extends DuckDbError {
     options?: { cause?: unknown },
   ) {
     super(`The write violates a ${kind.replace('_', ' ')} constraint.`, options);
+  }
+}
+
+/** A `UNIQUE` or `PRIMARY KEY` constraint was violated. */
+export class UniqueViolationError extends ConstraintViolationError {
+  constructor(context?: StatementContext, options?: { cause?: unknown }) {
+    super('unique', context, options);
+  }
+}
+
+/** A `NOT NULL` constraint was violated. */
+export class NotNullViolationError extends ConstraintViolationError {
+  constructor(context?: StatementContext, options?: { cause?: unknown }) {
+    super('not_null', context, options);
+  }
+}
+
+/** A `FOREIGN KEY` constraint was violated. */
+export class ForeignKeyViolationError extends ConstraintViolationError {
+  constructor(context?: StatementContext, options?: { cause?: unknown }) {
+    super('foreign_key', context, options);
+  }
+}
+
+/** A `CHECK` constraint was violated. */
+export class CheckViolationError extends ConstraintViolationError {
+  constructor(context?: StatementContext, options?: { cause?: unknown }) {
+    super('check', context, options);
+  }
+}
+
+/** The database file could not be read or written (I/O). Transient. Maps to 503. */
+export class DatabaseIoError extends DatabaseUnavailableError {
+  constructor(options?: { cause?: unknown }) {
+    super('The database could not read or write its file.', options);
+  }
+}
+
+/**
+ * DuckDB invalidated the database after a fatal error: nothing will work until the process
+ * restarts. Not transient. Maps to 503.
+ */
+export class DatabaseInvalidatedError extends DuckDbError {
+  readonly transient = false;
+  constructor(options?: { cause?: unknown }) {
+    super('The database was invalidated by a fatal error and needs a restart.', options);
   }
 }
 
@@ -173,6 +221,8 @@ const FOREIGN_KEY = /foreign key constraint/i;
 const CHECK = /CHECK constraint failed/i;
 const READ_ONLY = /read-only mode|read-only transaction|attached in read-only/i;
 const SYNTAX = /^(Parser|Binder|Catalog) Error/i;
+const INVALIDATED = /database (has been )?invalidated|FATAL Error/i;
+const IO = /^IO Error|Could not (read|write)|No space left on device|Permission denied/i;
 const BROKEN =
   /(connection (was |already |has been )?(closed|disconnected)|database (has been )?invalidated|FATAL Error)/i;
 
@@ -198,14 +248,15 @@ export function classifyDriverError(error: unknown, context: StatementContext): 
   if (error instanceof DuckDbError) return error;
   const message = messageOf(error);
   const options = { cause: error };
-  if (UNIQUE.test(message)) return new ConstraintViolationError('unique', context, options);
+  if (UNIQUE.test(message)) return new UniqueViolationError(context, options);
   if (CONFLICT.test(message)) return new TransactionConflictError(context, options);
-  if (NOT_NULL.test(message)) return new ConstraintViolationError('not_null', context, options);
-  if (FOREIGN_KEY.test(message))
-    return new ConstraintViolationError('foreign_key', context, options);
-  if (CHECK.test(message)) return new ConstraintViolationError('check', context, options);
+  if (NOT_NULL.test(message)) return new NotNullViolationError(context, options);
+  if (FOREIGN_KEY.test(message)) return new ForeignKeyViolationError(context, options);
+  if (CHECK.test(message)) return new CheckViolationError(context, options);
   if (READ_ONLY.test(message)) return new ReadOnlyTransactionError(context, options);
+  if (INVALIDATED.test(message)) return new DatabaseInvalidatedError(options);
   if (BROKEN.test(message)) return new DatabaseUnavailableError(undefined, options);
+  if (IO.test(message)) return new DatabaseIoError(options);
   if (SYNTAX.test(message)) return new QuerySyntaxError(context, options);
   return new QueryFailedError(context, options);
 }

@@ -88,3 +88,27 @@ export interface PoolStats {
   avgAcquireMs: number;
   maxAcquireMs: number;
 }
+
+/** What a {@link DuckDbCallGuard} knows about the statement it guards. */
+export interface DuckDbCallInfo {
+  /** `query`, `queryOne` or `execute`. */
+  operation: string;
+  /** True for statements that return rows (`query`, `queryOne`): safe to retry outside a transaction. */
+  returnsRows: boolean;
+  /** True inside a transaction: the guard must not rerun the statement (the owner reruns the unit). */
+  inTransaction: boolean;
+}
+
+/**
+ * Wraps every `DuckDbClient` statement (circuit breaker, retries of reads, …). Registered under
+ * `DUCKDB_CALL_GUARD`; `@lib/resilience` provides one.
+ */
+export interface DuckDbCallGuard {
+  run<T>(call: () => Promise<T>, info: DuckDbCallInfo): Promise<T>;
+}
+
+/**
+ * Test affordance: called before every statement reaches the driver; an error it returns is
+ * thrown as if the driver had raised it (and classified the same way).
+ */
+export type FaultInjector = (sql: string) => Error | undefined;

@@ -1,6 +1,6 @@
 export { DuckDbModule } from './duckdb.module';
 export { DUCKDB_MODULE_OPTIONS } from './duckdb.module-definition';
-export { DUCKDB_DEFAULTS } from './duckdb.constants';
+export { DUCKDB_CALL_GUARD, DUCKDB_DEFAULTS } from './duckdb.constants';
 export { DuckDbClient } from './duckdb.client';
 export {
   TransactionManager,
@@ -17,6 +17,7 @@ export { DuckDbPool, type ResolvedPoolOptions } from './pool/duckdb-pool';
 export { PooledConnection, type StatementMode } from './pool/pooled-connection';
 export {
   currentTransaction,
+  statementSignalStorage,
   transactionStorage,
   type TransactionHook,
   type TransactionState,

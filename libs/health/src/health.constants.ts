@@ -1,6 +1,8 @@
 /** Default options, applied where `HealthModule.forRoot` sets nothing. */
 export const HEALTH_DEFAULTS = {
   databaseTimeoutMs: 2_000,
+  poolTimeoutThreshold: 3,
+  poolTimeoutWindowMs: 30_000,
 } as const;
 
 /**
@@ -17,6 +19,7 @@ export const HEALTH_ROUTES = [
   'health/database',
   'health/pool',
   'health/cache',
+  'health/circuits',
 ] as const;
 
 /** The value of `Cache-Control` on every health response: probes must never be answered from a cache. */

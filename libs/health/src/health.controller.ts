@@ -16,7 +16,9 @@ import {
 import type { FastifyReply } from 'fastify';
 import { DuckDbPool, type PoolStats } from '@lib/duckdb';
 import type { QueryCacheStats } from '@lib/query-cache';
+import type { CircuitInfo } from '@lib/resilience';
 import { CacheHealthIndicator } from './cache.health';
+import { CircuitsHealthIndicator } from './circuits.health';
 import { DatabaseHealthIndicator } from './database.health';
 import { HEALTH_CACHE_CONTROL } from './health.constants';
 import { LIVENESS_SCHEMA, POOL_STATS_SCHEMA } from './health.schemas';
@@ -25,12 +27,14 @@ import { PoolHealthIndicator } from './pool.health';
 /**
  * Operations endpoints, served outside the API's global prefix (see `HEALTH_ROUTES`):
  *
- * - `GET /health`: readiness (`database` and `pool`; `cache`, which never fails it, when the
- *   application has one), Terminus shape, 200 or 503.
+ * - `GET /health`: readiness (`database` and `pool`; `cache`, which never fails it, and
+ *   `circuits`, down while the database circuit is open, when the application has them),
+ *   Terminus shape, 200 or 503.
  * - `GET /health/live`: liveness, 200 `{status: 'ok'}` while the process serves; touches nothing.
  * - `GET /health/database`: the `database` indicator alone, Terminus shape, 200 or 503.
  * - `GET /health/pool`: the pool's raw statistics, always 200.
  * - `GET /health/cache`: the query cache's counters, always 200 (404 without a cache).
+ * - `GET /health/circuits`: the circuit breakers, always 200 (an empty list without them).
  *
  * A failed check answers 503 with the Terminus body `{status, info, error, details}` itself: the
  * controller catches Terminus' `ServiceUnavailableException` so that no global exception filter
@@ -45,6 +49,7 @@ export class HealthController {
     private readonly pool: PoolHealthIndicator,
     private readonly duckDbPool: DuckDbPool,
     private readonly cache: CacheHealthIndicator,
+    private readonly circuits: CircuitsHealthIndicator,
   ) {}
 
   /** Readiness: is this instance fit to receive traffic? */
@@ -57,6 +62,7 @@ export class HealthController {
       () => this.pool.isHealthy('pool'),
     ];
     if (this.cache.isAvailable()) indicators.push(() => this.cache.isHealthy('cache'));
+    if (this.circuits.isAvailable()) indicators.push(() => this.circuits.isHealthy('circuits'));
     return this.run(reply, indicators);
   }
 
@@ -96,6 +102,14 @@ export class HealthController {
     const stats = this.cache.stats();
     if (!stats) throw new NotFoundException();
     return stats;
+  }
+
+  /** Every circuit breaker: name, state, failures, successes, rejected, openedAt; always 200. */
+  @Get('circuits')
+  @Header('Cache-Control', HEALTH_CACHE_CONTROL)
+  @ApiOperation({ summary: 'Circuit breakers and their states' })
+  circuitStates(): { circuits: CircuitInfo[] } {
+    return { circuits: this.circuits.list() };
   }
 
   private async run(

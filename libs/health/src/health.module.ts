@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CacheHealthIndicator } from './cache.health';
+import { CircuitsHealthIndicator } from './circuits.health';
 import { DatabaseHealthIndicator } from './database.health';
 import { HealthController } from './health.controller';
 import { HEALTH_OPTIONS_TYPE, HealthConfigurableModule } from './health.module-definition';
@@ -20,8 +21,18 @@ import { PoolHealthIndicator } from './pool.health';
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [DatabaseHealthIndicator, PoolHealthIndicator, CacheHealthIndicator],
-  exports: [DatabaseHealthIndicator, PoolHealthIndicator, CacheHealthIndicator],
+  providers: [
+    DatabaseHealthIndicator,
+    PoolHealthIndicator,
+    CacheHealthIndicator,
+    CircuitsHealthIndicator,
+  ],
+  exports: [
+    DatabaseHealthIndicator,
+    PoolHealthIndicator,
+    CacheHealthIndicator,
+    CircuitsHealthIndicator,
+  ],
 })
 export class HealthModule extends HealthConfigurableModule {
   /** Registers the module; every option is optional, so `HealthModule.forRoot()` works. */

@@ -5,4 +5,5 @@ export { HealthController } from './health.controller';
 export { DatabaseHealthIndicator, type DatabaseHealthDetails } from './database.health';
 export { PoolHealthIndicator } from './pool.health';
 export { CacheHealthIndicator } from './cache.health';
+export { CircuitsHealthIndicator } from './circuits.health';
 export type { HealthModuleOptions } from './health.interfaces';

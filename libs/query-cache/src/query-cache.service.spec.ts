@@ -343,9 +343,7 @@ describe.each<StoreKind>(['memory', 'redis'])('QueryCache (%s store)', (kind) =>
         await cache.getOrLoad(key, loader, { tags: ['tx'] });
       });
       expect(calls()).toBe(3);
-      expect(delta(before, cache.stats())).toEqual(
-        expect.objectContaining({ hits: 0, misses: 0 }),
-      );
+      expect(delta(before, cache.stats())).toEqual(expect.objectContaining({ hits: 0, misses: 0 }));
       // Nothing was stored by the transaction: the first read outside misses.
       await cache.getOrLoad(key, loader, { tags: ['tx'] });
       expect(calls()).toBe(4);

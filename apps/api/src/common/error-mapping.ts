@@ -1,13 +1,20 @@
 import { HttpException, type Logger } from '@nestjs/common';
 import {
   ConstraintViolationError,
+  DatabaseInvalidatedError,
   DatabaseUnavailableError,
   DuckDbError,
   PoolAcquireTimeoutError,
   PoolDrainingError,
   QueryTimeoutError,
   TransactionConflictError,
+  TransactionTimeoutError,
 } from '@lib/duckdb';
+import {
+  CircuitOpenError,
+  type DatabaseExceptionHandler,
+  OperationTimeoutError,
+} from '@lib/resilience';
 import { ApiError, type ErrorBody, codeForStatus, errorBody } from './api-error';
 
 /** What the HTTP layer sends for an error: status, body and extra headers. */
@@ -43,7 +50,13 @@ const FASTIFY_CODES: Record<string, [number, ErrorBody['code'], string]> = {
  * Maps any error to the contract's status, code and message. The one place that decides what a
  * client sees; unknown errors become a 500 that says only that, with the request id.
  */
-export function toErrorResponse(error: unknown, requestId: string, logger: Logger): ErrorResponse {
+export function toErrorResponse(
+  raw: unknown,
+  requestId: string,
+  logger: Logger,
+  handler?: DatabaseExceptionHandler,
+): ErrorResponse {
+  const error = handler ? handler.classify(raw) : raw;
   if (error instanceof ApiError) {
     return {
       status: error.getStatus(),
@@ -63,10 +76,28 @@ export function toErrorResponse(error: unknown, requestId: string, logger: Logge
     if (status >= 500) message = `Internal error (request id ${requestId}).`;
     return { status, body: errorBody(status, codeForStatus(status), message), headers: {} };
   }
-  if (error instanceof DuckDbError) return fromDatabaseError(error, requestId, logger);
+  if (error instanceof CircuitOpenError) {
+    logger.warn(
+      `Circuit "${error.circuit}" open (request id ${requestId}): the call was not attempted`,
+    );
+    return {
+      status: 503,
+      body: errorBody(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; retry later.'),
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
+    };
+  }
+  if (error instanceof OperationTimeoutError) {
+    logger.warn(`Operation timeout (request id ${requestId}): ${error.message}`);
+    return {
+      status: 504,
+      body: errorBody(504, 'DATABASE_TIMEOUT', 'The database did not answer in time.'),
+      headers: {},
+    };
+  }
+  if (error instanceof DuckDbError) return fromDatabaseError(error, requestId, logger, handler);
   const fastify = fastifyError(error);
   if (fastify) return fastify;
-  logger.error(`Unhandled error (request id ${requestId}): ${describe(error)}`);
+  logger.error(`Unhandled error (request id ${requestId}): ${describeError(error)}`);
   return {
     status: 500,
     body: errorBody(500, 'INTERNAL_ERROR', `Internal error (request id ${requestId}).`),
@@ -74,11 +105,19 @@ export function toErrorResponse(error: unknown, requestId: string, logger: Logge
   };
 }
 
-function fromDatabaseError(error: DuckDbError, requestId: string, logger: Logger): ErrorResponse {
+function fromDatabaseError(
+  error: DuckDbError,
+  requestId: string,
+  logger: Logger,
+  handler?: DatabaseExceptionHandler,
+): ErrorResponse {
+  const describe = (e: DuckDbError) =>
+    handler ? JSON.stringify(handler.describe(e)) : describeError(e);
   if (
     error instanceof PoolAcquireTimeoutError ||
     error instanceof PoolDrainingError ||
-    error instanceof DatabaseUnavailableError
+    error instanceof DatabaseUnavailableError ||
+    error instanceof DatabaseInvalidatedError
   ) {
     logger.warn(`Database unavailable (request id ${requestId}): ${describe(error)}`);
     return {
@@ -87,7 +126,7 @@ function fromDatabaseError(error: DuckDbError, requestId: string, logger: Logger
       headers: { 'retry-after': '1' },
     };
   }
-  if (error instanceof QueryTimeoutError) {
+  if (error instanceof QueryTimeoutError || error instanceof TransactionTimeoutError) {
     logger.warn(`Query timeout (request id ${requestId}): ${describe(error)}`);
     return {
       status: 504,
@@ -145,7 +184,7 @@ function fastifyError(error: unknown): ErrorResponse | undefined {
   return undefined;
 }
 
-function describe(error: unknown): string {
+function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const context = (error as { context?: { operation?: string; sql?: string; paramCount?: number } })
     .context;

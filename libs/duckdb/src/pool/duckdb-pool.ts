@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { PoolAcquireTimeoutError, PoolDrainingError, classifyDriverError } from '../duckdb.errors';
-import type { DuckDbPoolOptions, PoolStats } from '../duckdb.interfaces';
+import type { DuckDbPoolOptions, FaultInjector, PoolStats } from '../duckdb.interfaces';
 import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
 
 interface Waiter {
@@ -32,9 +32,12 @@ export class DuckDbPool {
   private creating = 0;
   private checking = 0;
   private nextId = 1;
-  private draining: Promise<void> | undefined;
+  private drainPromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly faults: { injector?: FaultInjector } = {};
+  /** When the most recent acquire timeouts happened (epoch ms), newest last; at most 256. */
+  private readonly timeoutTimes: number[] = [];
   private readonly counters = {
     created: 0,
     acquired: 0,
@@ -90,7 +93,7 @@ export class DuckDbPool {
 
   /** Borrows a connection; pair every call with {@link release}. Prefer {@link withConnection}. */
   acquire(): Promise<PooledConnection> {
-    if (this.draining) return Promise.reject(new PoolDrainingError());
+    if (this.drainPromise) return Promise.reject(new PoolDrainingError());
     if (this.queueLength() === 0 && this.idle.length > 0) {
       return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, performance.now()));
     }
@@ -113,13 +116,37 @@ export class DuckDbPool {
     if (connection.broken || !this.all.has(connection)) {
       this.logger.warn(`Replacing broken DuckDB connection ${connection.id}`);
       this.destroy(connection);
-      if (!this.draining && this.all.size + this.creating < this.options.min) this.grow();
+      if (!this.drainPromise && this.all.size + this.creating < this.options.min) this.grow();
     } else {
       connection.idleSince = Date.now();
       this.idle.push(connection);
     }
     this.dispatch();
     this.checkDrained();
+  }
+
+  /**
+   * Test affordance: `injector` sees every statement before the driver does and may return an
+   * error to throw instead (classified like a driver error). `undefined` removes it.
+   *
+   * @example pool.setFaultInjector(() => new Error('IO Error: disk on fire'))
+   */
+  setFaultInjector(injector: FaultInjector | undefined): void {
+    this.faults.injector = injector;
+  }
+
+  /** How many callers gave up waiting for a connection in the last `windowMs`. */
+  timeoutsWithin(windowMs: number): number {
+    const since = Date.now() - windowMs;
+    let count = 0;
+    for (let i = this.timeoutTimes.length - 1; i >= 0 && this.timeoutTimes[i] >= since; i--)
+      count++;
+    return count;
+  }
+
+  /** True once `drain()` has been called. */
+  get draining(): boolean {
+    return this.drainPromise !== undefined;
   }
 
   /** A snapshot of the pool's statistics (`acquired`/`released` count lends to callers). */
@@ -150,12 +177,12 @@ export class DuckDbPool {
    * borrowed connection is back, then closes all connections. Idempotent.
    */
   drain(): Promise<void> {
-    if (!this.draining) {
+    if (!this.drainPromise) {
       if (this.sweeper) clearInterval(this.sweeper);
-      this.draining = new Promise<void>((resolve) => (this.drained = resolve));
+      this.drainPromise = new Promise<void>((resolve) => (this.drained = resolve));
       this.checkDrained();
     }
-    return this.draining;
+    return this.drainPromise;
   }
 
   private queueLength(): number {
@@ -223,6 +250,7 @@ export class DuckDbPool {
     const connection = new PooledConnection(this.nextId++, raw, {
       queryTimeoutMs: this.options.queryTimeoutMs,
       statementCacheSize: this.options.statementCacheSize,
+      faults: this.faults,
     });
     this.all.add(connection);
     this.counters.created++;
@@ -243,6 +271,8 @@ export class DuckDbPool {
     if (index < 0) return;
     this.waiters.splice(index, 1);
     this.counters.timeouts++;
+    this.timeoutTimes.push(Date.now());
+    if (this.timeoutTimes.length > 256) this.timeoutTimes.shift();
     waiter.reject(new PoolAcquireTimeoutError(this.options.acquireTimeoutMs));
     this.checkDrained();
   }
@@ -279,7 +309,7 @@ export class DuckDbPool {
       }
     }
     // Replace connections lost to failed health checks, so `min` stay open.
-    const missing = this.draining ? 0 : min - this.all.size - this.creating;
+    const missing = this.drainPromise ? 0 : min - this.all.size - this.creating;
     for (let i = 0; i < missing; i++) this.grow();
     this.dispatch();
   }

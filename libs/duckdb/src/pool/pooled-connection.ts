@@ -7,7 +7,8 @@ import {
   classifyDriverError,
   isBrokenConnectionError,
 } from '../duckdb.errors';
-import type { Row, SqlParam } from '../duckdb.interfaces';
+import type { FaultInjector, Row, SqlParam } from '../duckdb.interfaces';
+import { statementSignalStorage } from '../duckdb.context';
 import { readMaterialized, toDriverParams } from '../duckdb.rows';
 
 /** What a statement returns: rows (`query`), a change count (`execute`), or nothing (`script`). */
@@ -17,6 +18,8 @@ export type StatementMode = 'rows' | 'execute' | 'script';
 export interface PooledConnectionOptions {
   queryTimeoutMs: number;
   statementCacheSize: number;
+  /** Shared with the pool: its current fault injector, if any (tests only). */
+  faults?: { injector?: FaultInjector };
 }
 
 /**
@@ -107,6 +110,13 @@ export class PooledConnection {
     context: StatementContext,
   ): Promise<unknown> {
     const timeoutMs = this.options.queryTimeoutMs;
+    const signal = statementSignalStorage.getStore();
+    if (signal?.aborted) throw new QueryTimeoutError(timeoutMs, context);
+    const onAbort = () => {
+      timedOut = true;
+      this.interrupt();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
     const timer =
       timeoutMs > 0
@@ -116,6 +126,8 @@ export class PooledConnection {
           }, timeoutMs)
         : undefined;
     try {
+      const fault = this.options.faults?.injector?.(sql);
+      if (fault) throw fault;
       if (mode === 'script') {
         await this.raw.run(sql);
         return undefined;
@@ -137,6 +149,7 @@ export class PooledConnection {
         : classified;
     } finally {
       if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 

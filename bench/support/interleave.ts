@@ -1,0 +1,145 @@
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { type LoadSample, type Operation, machineBusyMs } from './load';
+
+/** Options of {@link runInterleaved}. */
+export interface InterleaveOptions {
+  /** Operations per batch, shared by the side's callers (they take tickets until none is left). */
+  batchOps: number;
+  /** Rounds; each gives one sample per side. */
+  rounds: number;
+  /** Wall time of one round, every side together. */
+  roundMs: number;
+  /** Time each side runs, unmeasured, before the first round. */
+  warmupMs: number;
+  /** Runs between rounds, untimed (e.g. a `CHECKPOINT`). */
+  betweenRounds?: () => Promise<void>;
+}
+
+interface Accumulator {
+  ops: number;
+  errors: number;
+  firstError?: string;
+  elapsedMs: number;
+  cpuUs: number;
+  eluActive: number;
+  eluIdle: number;
+  machineMs: number;
+}
+
+/**
+ * Measures several sides on a machine whose load changes from one second to the next: instead of
+ * one window per side, the sides take turns in short batches (`batchOps` operations each, the
+ * order rotating every batch), and each side's time, CPU and event-loop figures are the sums over
+ * its batches. Neighbours' bursts then fall on every side alike, so per-round ratios between sides
+ * are far steadier than with back-to-back windows of a second.
+ *
+ * Within a batch the side's callers run closed loops (each awaits one operation, then takes the
+ * next ticket), so up to `callers.length` operations are in flight; every side pays the same
+ * ramp-up and tail per batch.
+ *
+ * @example
+ * const samples = await runInterleaved(['raw', 'lib'], { raw: [opA], lib: [opB] }, options);
+ */
+export async function runInterleaved<S extends string>(
+  sides: readonly S[],
+  callers: Record<S, readonly Operation[]>,
+  options: InterleaveOptions,
+): Promise<Record<S, LoadSample[]>> {
+  // Warm up each side (JIT, prepared statements, caches) without measuring.
+  for (const side of sides) {
+    const until = performance.now() + options.warmupMs;
+    while (performance.now() < until) await runBatch(callers[side], options.batchOps);
+  }
+  const samples = Object.fromEntries(sides.map((s) => [s, [] as LoadSample[]])) as Record<
+    S,
+    LoadSample[]
+  >;
+  let batch = 0;
+  for (let round = 0; round < options.rounds; round++) {
+    if (options.betweenRounds) await options.betweenRounds();
+    const totals = Object.fromEntries(sides.map((s) => [s, emptyAccumulator()])) as Record<
+      S,
+      Accumulator
+    >;
+    const until = performance.now() + options.roundMs;
+    while (performance.now() < until) {
+      for (let i = 0; i < sides.length; i++) {
+        const side = sides[(i + batch) % sides.length];
+        await measureBatch(callers[side], options.batchOps, totals[side]);
+      }
+      batch++;
+    }
+    for (const side of sides) samples[side].push(toSample(totals[side]));
+  }
+  return samples;
+}
+
+function emptyAccumulator(): Accumulator {
+  return { ops: 0, errors: 0, elapsedMs: 0, cpuUs: 0, eluActive: 0, eluIdle: 0, machineMs: 0 };
+}
+
+async function measureBatch(
+  callers: readonly Operation[],
+  ops: number,
+  into: Accumulator,
+): Promise<void> {
+  const machineStart = machineBusyMs();
+  const cpuStart = process.cpuUsage();
+  const eluStart = performance.eventLoopUtilization();
+  const start = performance.now();
+  const result = await runBatch(callers, ops);
+  const elapsed = performance.now() - start;
+  const elu = performance.eventLoopUtilization(eluStart);
+  const cpu = process.cpuUsage(cpuStart);
+  into.machineMs += machineBusyMs() - machineStart;
+  into.ops += result.ops;
+  into.errors += result.errors;
+  into.firstError ??= result.firstError;
+  into.elapsedMs += elapsed;
+  into.cpuUs += cpu.user + cpu.system;
+  into.eluActive += elu.active;
+  into.eluIdle += elu.idle;
+}
+
+async function runBatch(
+  callers: readonly Operation[],
+  ops: number,
+): Promise<{ ops: number; errors: number; firstError?: string }> {
+  let tickets = ops;
+  let done = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const loop = async (op: Operation): Promise<void> => {
+    while (tickets > 0) {
+      tickets--;
+      try {
+        await op();
+        done++;
+      } catch (error) {
+        errors++;
+        firstError ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+    }
+  };
+  await Promise.all(callers.map(loop));
+  return { ops: done, errors, firstError };
+}
+
+function toSample(a: Accumulator): LoadSample {
+  const ownMs = a.cpuUs / 1000;
+  return {
+    ops: a.ops,
+    errors: a.errors,
+    firstError: a.firstError,
+    elapsedMs: a.elapsedMs,
+    perSecond: a.elapsedMs === 0 ? 0 : (a.ops * 1000) / a.elapsedMs,
+    cpuUsPerOp: a.ops === 0 ? 0 : a.cpuUs / a.ops,
+    eventLoopUtilization:
+      a.eluActive + a.eluIdle === 0 ? 0 : a.eluActive / (a.eluActive + a.eluIdle),
+    foreignCpuShare:
+      a.elapsedMs === 0
+        ? 0
+        : Math.max(0, (a.machineMs - ownMs) / (a.elapsedMs * os.cpus().length)),
+  };
+}

@@ -1,0 +1,131 @@
+import { Writable } from 'node:stream';
+import { Body, Controller, Get, Logger, Module, Post } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { LoggingModule } from './logging.module';
+import { redactUrl, requestLogLevel } from './logging.options';
+
+const lines: Record<string, unknown>[] = [];
+const destination = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  },
+});
+
+@Controller('things')
+class ThingsController {
+  private readonly logger = new Logger('Things');
+
+  @Get()
+  async list(): Promise<string[]> {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.logger.log('listing things');
+    return [];
+  }
+
+  @Post()
+  async create(@Body() body: { name: string }): Promise<{ name: string }> {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.logger.log('creating a thing');
+    return { name: body.name };
+  }
+}
+
+@Module({
+  imports: [LoggingModule.forRoot({ level: 'debug', destination })],
+  controllers: [ThingsController],
+})
+class TestModule {}
+
+describe('LoggingModule', () => {
+  let app: NestFastifyApplication;
+  let requestNumber = 0;
+
+  beforeAll(async () => {
+    app = await NestFactory.create<NestFastifyApplication>(
+      TestModule,
+      new FastifyAdapter({ genReqId: () => `req-${++requestNumber}` }),
+      { bufferLogs: true },
+    );
+    app.useLogger(app.get(PinoNestLogger));
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    app.get(PinoNestLogger).log("direct");
+    new Logger("X").log("via nest");
+    console.log("after direct", lines.length, (destination as any).writableLength);
+  });
+
+  afterAll(() => app.close());
+
+  const linesOf = (reqId: string) => lines.filter((line) => line.reqId === reqId);
+
+  it('writes JSON lines with level names and the Nest context', () => {
+    const started = lines.find((line) => line.msg === 'Nest application successfully started');
+    expect(started).toMatchObject({ level: 'info', context: 'NestApplication' });
+    expect(typeof started?.time).toBe('string');
+  });
+
+  it.each([
+    ['GET', undefined, 'listing things'],
+    ['POST', { name: 'a' }, 'creating a thing'],
+  ])('keeps the request id on lines logged while serving a %s', async (method, body, message) => {
+    const res = await app.inject({ method: method as 'GET' | 'POST', url: '/things', body });
+    expect(res.statusCode).toBeLessThan(300);
+    const reqId = `req-${requestNumber}`;
+    const own = linesOf(reqId);
+    console.log(lines.length, JSON.stringify(lines.slice(0, 3), null, 0));
+    expect(own.find((line) => line.msg === message)).toMatchObject({ context: 'Things' });
+    const completed = own.find((line) => line.msg === 'request completed');
+    expect(completed).toMatchObject({ level: 'info', res: { statusCode: res.statusCode } });
+    expect(JSON.stringify(own)).not.toContain('"name":"a"');
+  });
+
+  it('redacts credentials in headers and secret query values', async () => {
+    await app.inject({
+      method: 'GET',
+      url: '/things?api_key=secret-in-query&limit=5',
+      headers: {
+        authorization: 'Bearer secret-bearer',
+        'x-api-key': 'secret-header',
+        cookie: 'session=secret-cookie',
+      },
+    });
+    const text = JSON.stringify(linesOf(`req-${requestNumber}`));
+    expect(text).not.toMatch(/secret-/);
+    expect(text).toContain('api_key=[REDACTED]&limit=5');
+    expect(text).toContain('"x-api-key":"[REDACTED]"');
+  });
+
+  it('logs client errors at warn', async () => {
+    await app.inject({ method: 'GET', url: '/missing' });
+    const completed = linesOf(`req-${requestNumber}`).find((l) => l.msg === 'request completed');
+    expect(completed).toMatchObject({ level: 'warn', res: { statusCode: 404 } });
+  });
+});
+
+describe('requestLogLevel', () => {
+  const quiet = ['/health', '/metrics'];
+
+  it('maps status and quiet routes to a level', () => {
+    expect(requestLogLevel(quiet, '/api/v1/x', 200)).toBe('info');
+    expect(requestLogLevel(quiet, '/health/live', 200)).toBe('debug');
+    expect(requestLogLevel(quiet, '/metrics?x=1', 200)).toBe('debug');
+    expect(requestLogLevel(quiet, '/healthy', 200)).toBe('info');
+    expect(requestLogLevel(quiet, '/health', 503)).toBe('error');
+    expect(requestLogLevel(quiet, '/api/v1/x', 409)).toBe('warn');
+    expect(requestLogLevel(quiet, '/api/v1/x', 200, new Error('x'))).toBe('error');
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides values of secret-looking query parameters only', () => {
+    expect(redactUrl('/a')).toBe('/a');
+    expect(redactUrl('/a?token=x&limit=2&apiKey=y&flag')).toBe(
+      '/a?token=[REDACTED]&limit=2&apiKey=[REDACTED]&flag',
+    );
+  });
+});

@@ -1,0 +1,49 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { createPinoParams } from './logging.options';
+import type { LoggingModuleAsyncOptions, LoggingModuleOptions } from './observability.interfaces';
+import { RequestLogContext } from './request-log-context';
+
+/**
+ * Structured JSON logs through pino (`nestjs-pino`): one JSON object per line on standard output,
+ * `reqId` (the `X-Request-Id` of the response) on every line logged while serving a request, one
+ * completion line per request (`info`; `debug` under `/health` and `/metrics`; `warn` for 4xx,
+ * `error` for 5xx), credentials redacted, request bodies never logged.
+ *
+ * Route Nest's own logging through it with `bufferLogs: true` and `app.useLogger(app.get(JsonLogger))`.
+ *
+ * @example
+ * LoggingModule.forRootAsync({
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ level: config.getOrThrow('logLevel') }),
+ * })
+ */
+@Module({})
+export class LoggingModule {
+  /** Registers the logger with fixed options. */
+  static forRoot(options: LoggingModuleOptions = {}): DynamicModule {
+    return {
+      module: LoggingModule,
+      imports: [LoggerModule.forRoot(createPinoParams(options))],
+      providers: [RequestLogContext],
+      exports: [LoggerModule],
+    };
+  }
+
+  /** Registers the logger with options built by a factory (e.g. from `ConfigService`). */
+  static forRootAsync(options: LoggingModuleAsyncOptions): DynamicModule {
+    return {
+      module: LoggingModule,
+      imports: [
+        LoggerModule.forRootAsync({
+          imports: options.imports,
+          inject: options.inject,
+          useFactory: async (...args: unknown[]) =>
+            createPinoParams(await options.useFactory(...(args as never[]))),
+        }),
+      ],
+      providers: [RequestLogContext],
+      exports: [LoggerModule],
+    };
+  }
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from 'nestjs-pino';
+import { type LevelWithSilent, stdTimeFunctions } from 'pino';
+import type { Options } from 'pino-http';
+import { LOGGING_DEFAULTS, REDACTED, REDACT_PATHS } from './observability.constants';
+import type { LoggingModuleOptions } from './observability.interfaces';
+
+/** Query parameters whose values never reach the log (a key sent in the URL by mistake). */
+const SECRET_PARAM = /key|token|secret|passw|auth|signature|session|cookie/i;
+
+/** The request as pino's standard serializer gives it. */
+interface SerializedRequest {
+  id: unknown;
+  method: string;
+  url: string;
+  headers: Record<string, unknown>;
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+/** `url` with the values of secret-looking query parameters replaced by `[REDACTED]`. */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals < 0 ? pair : pair.slice(0, equals);
+      return equals >= 0 && SECRET_PARAM.test(name) ? `${name}=${REDACTED}` : pair;
+    });
+  return `${url.slice(0, start)}?${query.join('&')}`;
+}
+
+/**
+ * The request fields worth a log line: id, method, URL (secret query values redacted), headers
+ * (credentials redacted by `redact`), peer. Never the body, the parsed query or route params.
+ */
+function serializeRequest(req: SerializedRequest): SerializedRequest {
+  return {
+    id: req.id,
+    method: req.method,
+    url: redactUrl(req.url),
+    headers: req.headers,
+    remoteAddress: req.remoteAddress,
+    remotePort: req.remotePort,
+  };
+}
+
+/**
+ * The level of a request's completion line: `error` for 5xx, `warn` for 4xx, `debug` for
+ * successful requests under a quiet prefix (probes, scrapes), else `info`.
+ */
+export function requestLogLevel(
+  quietRoutes: readonly string[],
+  url: string | undefined,
+  statusCode: number,
+  error?: unknown,
+): LevelWithSilent {
+  if (error || statusCode >= 500) return 'error';
+  if (statusCode >= 400) return 'warn';
+  const path = (url ?? '').split('?', 1)[0];
+  const quiet = quietRoutes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  return quiet ? 'debug' : 'info';
+}
+
+/**
+ * Builds the `nestjs-pino` parameters: JSON lines with ISO timestamps and level names, the
+ * request id (Fastify's `request.id`, the one echoed in `X-Request-Id`) as `reqId` on every line
+ * logged while a request is served, one completion line per request, and credentials redacted.
+ */
+export function createPinoParams(options: LoggingModuleOptions = {}): Params {
+  const level = options.level ?? LOGGING_DEFAULTS.level;
+  const quietRoutes = options.quietRoutes ?? LOGGING_DEFAULTS.quietRoutes;
+  const pinoHttp: Options<IncomingMessage, ServerResponse> = {
+    level,
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: [...REDACT_PATHS, ...(options.redact ?? [])], censor: REDACTED },
+    // Fastify's middleware layer copies `request.id` (from its genReqId) onto the raw request.
+    genReqId: (req) => req.id ?? randomUUID(),
+    // Lines logged during a request carry `reqId` only; its completion line carries `req` too.
+    quietReqLogger: true,
+    serializers: {
+      req: serializeRequest,
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (req, res, error) =>
+      requestLogLevel(quietRoutes, req.url, res.statusCode, error),
+    autoLogging: level !== 'silent',
+  };
+  return { pinoHttp: options.destination ? [pinoHttp, options.destination] : pinoHttp };
+}

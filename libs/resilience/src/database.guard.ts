@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import type { DuckDbCallGuard, DuckDbCallInfo } from '@lib/duckdb';
+import type { CircuitBreaker } from './circuit-breaker';
+import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { DATABASE_CIRCUIT } from './resilience.constants';
+import type { RetryPolicy } from './retry.policy';
+
+/**
+ * Guards every `DuckDbClient` statement: the `database` breaker first (while it is open,
+ * statements fail at once with `CircuitOpenError`, which the API answers 503 with `Retry-After`,
+ * instead of queueing on a broken database), and retries of failed reads outside transactions.
+ * Writes are never retried here (one may have landed), and inside a transaction only the owning
+ * scope reruns work.
+ */
+@Injectable()
+export class DatabaseCallGuard implements DuckDbCallGuard {
+  private readonly breaker: CircuitBreaker;
+  private readonly retry: RetryPolicy;
+
+  constructor(registry: CircuitBreakerRegistry) {
+    this.breaker = registry.get(DATABASE_CIRCUIT);
+    this.retry = registry.retry(DATABASE_CIRCUIT);
+  }
+
+  run<T>(call: () => Promise<T>, info: DuckDbCallInfo): Promise<T> {
+    if (info.inTransaction || !info.returnsRows) return this.breaker.execute(call);
+    return this.retry.execute(() => this.breaker.execute(call));
+  }
+}

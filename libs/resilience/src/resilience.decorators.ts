@@ -1,0 +1,92 @@
+import { currentTransaction } from '@lib/duckdb';
+import type { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { REGISTRY_REF, RESILIENCE_METADATA } from './resilience.constants';
+import type { BreakerOptions, RetryOptions } from './resilience.interfaces';
+
+let fallbackRegistry: CircuitBreakerRegistry | undefined;
+
+/** Called by `ResilienceModule` at startup: the registry for objects Nest did not create. */
+export function setFallbackRegistry(registry: CircuitBreakerRegistry | undefined): void {
+  fallbackRegistry = registry;
+}
+
+type AnyMethod = (...args: unknown[]) => unknown;
+type Apply = (registry: CircuitBreakerRegistry, invoke: () => Promise<unknown>) => Promise<unknown>;
+
+/** Wraps a method with a policy, keeping its metadata (routes, Swagger, other decorators). */
+function policyDecorator(kind: string, apply: Apply): MethodDecorator {
+  return (target, propertyKey, descriptor) => {
+    const where = `@${kind} on ${target.constructor.name}.${String(propertyKey)}`;
+    const original = descriptor.value as unknown as AnyMethod;
+    if (typeof original !== 'function') throw new TypeError(`${where}: not a method`);
+    const wrapped = function (
+      this: Record<symbol, CircuitBreakerRegistry | undefined>,
+      ...args: unknown[]
+    ) {
+      const registry = this?.[REGISTRY_REF] ?? fallbackRegistry;
+      if (!registry) {
+        return Promise.reject(
+          new Error(
+            `${where}: ResilienceModule is not imported, or the application has not started.`,
+          ),
+        );
+      }
+      return apply(registry, async () => original.apply(this, args));
+    };
+    for (const key of Reflect.getOwnMetadataKeys(original)) {
+      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapped);
+    }
+    const kinds =
+      (Reflect.getOwnMetadata(RESILIENCE_METADATA, original) as string[] | undefined) ?? [];
+    Reflect.defineMetadata(RESILIENCE_METADATA, [...kinds, kind], wrapped);
+    Object.defineProperty(wrapped, 'name', { value: original.name });
+    descriptor.value = wrapped as never;
+    return descriptor;
+  };
+}
+
+/** Options of {@link Retry}. */
+export interface RetryDecoratorOptions extends RetryOptions {
+  /** The dependency whose retry budget this draws on. Default: `Class.method`. */
+  dependency?: string;
+}
+
+/**
+ * Retries the method on transient failures (classified by `DatabaseExceptionHandler`), with
+ * capped exponential backoff and jitter, within the dependency's retry budget. Never retries an
+ * open-circuit rejection, and never inside a transaction (the owning scope reruns work there).
+ *
+ * @example \@Retry({ maxRetries: 2, dependency: 'database' })
+ */
+export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
+  return (target, propertyKey, descriptor) => {
+    const { dependency = `${target.constructor.name}.${String(propertyKey)}`, ...retry } = options;
+    return policyDecorator('Retry', (registry, invoke) =>
+      currentTransaction() ? invoke() : registry.retry(dependency, retry).execute(invoke),
+    )(target, propertyKey, descriptor);
+  };
+}
+
+/**
+ * Runs the method through the named circuit breaker (created with the module's defaults and
+ * `overrides` on first use).
+ *
+ * @example \@CircuitBreaker('llm-gateway')
+ */
+export function CircuitBreaker(name: string, overrides: BreakerOptions = {}): MethodDecorator {
+  return policyDecorator('CircuitBreaker', (registry, invoke) =>
+    registry.get(name, overrides).execute(invoke),
+  );
+}
+
+/**
+ * Gives the method a deadline: past `ms` it rejects with `OperationTimeoutError` and the DuckDB
+ * statement it has running is interrupted.
+ *
+ * @example \@Timeout(500)
+ */
+export function Timeout(ms: number): MethodDecorator {
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new TypeError('@Timeout: ms must be a positive integer');
+  return policyDecorator('Timeout', (registry, invoke) => registry.timeout(ms, invoke));
+}
