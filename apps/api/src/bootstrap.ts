@@ -9,6 +9,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import {
   REQUEST_TIMEOUT_MS,
   clientErrorHandler,
+  frameworkErrors,
   hardenFastify,
   requestIdFrom,
 } from './common/http-hardening';
@@ -47,6 +48,7 @@ export async function createApp(
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     clientErrorHandler,
+    frameworkErrors,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
@@ -56,6 +58,7 @@ export async function createApp(
     bufferLogs: true,
   });
   app.useLogger(app.get(JsonLogger));
+  app.flushLogs();
   hardenFastify(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(app.get(DatabaseExceptionHandler)));

@@ -1,11 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { DuckDbPool, TransactionManager } from '@lib/duckdb';
 import { MetricsService } from './metrics.service';
-import {
-  observedCounter,
-  observedGauge,
-  observedLabelledCounter,
-} from './stats.metrics';
+import { observedCounter, observedGauge, observedLabelledCounter } from './stats.metrics';
 
 /**
  * Pool and transaction metrics of `@lib/duckdb`, read from `DuckDbPool.stats()` and

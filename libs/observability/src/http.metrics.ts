@@ -49,12 +49,10 @@ export class HttpMetrics implements OnModuleInit {
       this.logger.warn('HTTP metrics need the Fastify adapter; none will be recorded.');
       return;
     }
-    adapter
-      .getInstance<FastifyInstance>()
-      .addHook('onResponse', (request, reply, done) => {
-        this.record(request, reply);
-        done();
-      });
+    adapter.getInstance<FastifyInstance>().addHook('onResponse', (request, reply, done) => {
+      this.record(request, reply);
+      done();
+    });
   }
 
   /** Records one answered request. */

@@ -2,7 +2,6 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { createPinoParams } from './logging.options';
 import type { LoggingModuleAsyncOptions, LoggingModuleOptions } from './observability.interfaces';
-import { RequestLogContext } from './request-log-context';
 
 /**
  * Structured JSON logs through pino (`nestjs-pino`): one JSON object per line on standard output,
@@ -10,7 +9,11 @@ import { RequestLogContext } from './request-log-context';
  * completion line per request (`info`; `debug` under `/health` and `/metrics`; `warn` for 4xx,
  * `error` for 5xx), credentials redacted, request bodies never logged.
  *
- * Route Nest's own logging through it with `bufferLogs: true` and `app.useLogger(app.get(JsonLogger))`.
+ * Route Nest's own logging through it: create the app with `bufferLogs: true`, then
+ * `app.useLogger(app.get(JsonLogger))` and `app.flushLogs()`.
+ *
+ * nestjs-pino keeps one logger per process for lines logged outside a request: in a process that
+ * builds several applications (tests), the first one's level and destination apply to those lines.
  *
  * @example
  * LoggingModule.forRootAsync({
@@ -25,7 +28,6 @@ export class LoggingModule {
     return {
       module: LoggingModule,
       imports: [LoggerModule.forRoot(createPinoParams(options))],
-      providers: [RequestLogContext],
       exports: [LoggerModule],
     };
   }
@@ -42,7 +44,6 @@ export class LoggingModule {
             createPinoParams(await options.useFactory(...(args as never[]))),
         }),
       ],
-      providers: [RequestLogContext],
       exports: [LoggerModule],
     };
   }

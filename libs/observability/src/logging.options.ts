@@ -67,7 +67,8 @@ export function requestLogLevel(
 }
 
 /**
- * Builds the `nestjs-pino` parameters: JSON lines with ISO timestamps and level names, the
+ * Builds the `nestjs-pino` parameters: JSON lines with ISO timestamps and upper-case level names
+ * (`INFO`, `WARN`, ...), the
  * request id (Fastify's `request.id`, the one echoed in `X-Request-Id`) as `reqId` on every line
  * logged while a request is served, one completion line per request, and credentials redacted.
  */
@@ -77,7 +78,8 @@ export function createPinoParams(options: LoggingModuleOptions = {}): Params {
   const pinoHttp: Options<IncomingMessage, ServerResponse> = {
     level,
     timestamp: stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    // Level names as log processors show them (`"level":"WARN"`), not pino's numbers.
+    formatters: { level: (label) => ({ level: label.toUpperCase() }) },
     redact: { paths: [...REDACT_PATHS, ...(options.redact ?? [])], censor: REDACTED },
     // Fastify's middleware layer copies `request.id` (from its genReqId) onto the raw request.
     genReqId: (req) => req.id ?? randomUUID(),

@@ -36,6 +36,15 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** `promise`, or a rejection naming `what` after `ms` (so a hang fails fast). */
+function within<T>(what: string, promise: Promise<T>, ms = 2_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Runs `fn` outside any transaction: what other requests see. */
 function outside<T>(fn: () => Promise<T>): Promise<T> {
   return transactionStorage.exit(fn);
@@ -484,9 +493,12 @@ describe.each<StoreKind>(['memory', 'redis'])('QueryCache (%s store)', (kind) =>
       await s.hasRead.promise;
       await s.write();
       // The old load is still paused; a new caller starts its own load and sees the write.
-      await expect(cache.getOrLoad(s.key, s.countingLoader, { tags: [s.tag] })).resolves.toBe(
-        'new',
-      );
+      await expect(
+        within(
+          'a caller arriving after the invalidation',
+          cache.getOrLoad(s.key, s.countingLoader, { tags: [s.tag] }),
+        ),
+      ).resolves.toBe('new');
       expect(s.loads()).toBe(2);
       s.gate.resolve();
       await expect(slow).resolves.toBe('old');
@@ -835,6 +847,34 @@ describe('QueryCache on Redis: outages', () => {
     expect(new Set(seen)).toEqual(new Set(['v2']));
     expect(cache.stats()).toEqual(expect.objectContaining({ connected: true, breaker: 'closed' }));
     await expect(cache.getOrLoad(key, async () => 'v3', { tags: [tag] })).resolves.toBe('v2');
+  });
+
+  it('shuts down promptly while Redis is hung (SIGSTOP)', async () => {
+    redis = await startRedis();
+    const hung = await buildHarness({
+      store: 'redis',
+      redisUrl: redis.url,
+      namespace: unique('hung-close'),
+      opTimeoutMs: OP_TIMEOUT_MS,
+    });
+    harness = hung;
+    await waitFor('ready', () => hung.cache.stats().connected);
+    await hung.cache.getOrLoad(unique('k'), async () => 1, { tags: [] });
+    await redis.kill('SIGSTOP');
+    // A call that timed out leaves its command waiting for a reply that will not come.
+    await expect(hung.cache.getOrLoad(unique('k'), async () => 2, { tags: [] })).resolves.toBe(2);
+    const start = Date.now();
+    const closed = hung.close().then(() => Date.now() - start);
+    try {
+      // The application's whole shutdown must end within 15 s (API.md §3); the cache's part of it
+      // should not take more than a moment.
+      await expect(within('closing the cache while Redis is hung', closed, 3_000)).resolves.toEqual(
+        expect.any(Number),
+      );
+    } finally {
+      await redis.kill('SIGCONT');
+      await closed;
+    }
   });
 
   it('starts and serves loader values when nothing listens at the Redis URL', async () => {

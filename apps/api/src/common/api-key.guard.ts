@@ -19,13 +19,12 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.expected) return true;
+    const expected = this.expected;
+    if (!expected) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (
-      request.method === 'GET' ||
-      request.method === 'HEAD' ||
-      !request.url.startsWith('/api/v1/')
-    ) {
+    // The matched route's pattern, not the raw URL: the router decodes `/%61pi/v1/…` to `/api/v1/…`.
+    const route = request.routeOptions?.url ?? request.url;
+    if (request.method === 'GET' || request.method === 'HEAD' || !route.startsWith('/api/v1/')) {
       return true;
     }
     const candidates: string[] = [];
@@ -38,8 +37,7 @@ export class ApiKeyGuard implements CanActivate {
     if (typeof header === 'string') candidates.push(header);
     // Compare every candidate, so the time taken does not reveal which header matched.
     let ok = false;
-    for (const candidate of candidates)
-      ok = timingSafeEqual(digest(candidate), this.expected) || ok;
+    for (const candidate of candidates) ok = timingSafeEqual(digest(candidate), expected) || ok;
     if (!ok) throw new ApiError(401, 'UNAUTHORIZED', 'A valid API key is required for writes.');
     return true;
   }

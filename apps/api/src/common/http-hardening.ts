@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './api-error';
 import { parseJsonBody } from './json-body.parser';
 
@@ -53,6 +53,28 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 }
 
 /**
+ * Errors Fastify's router raises before any route or hook runs (a malformed percent-encoding, a
+ * path parameter over `maxParamLength`): the standard body, the standard headers, no echo.
+ */
+export function frameworkErrors(
+  error: { code?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  void reply
+    .status(tooLong ? 414 : 400)
+    .header('x-request-id', request.id)
+    .header('x-content-type-options', 'nosniff')
+    .type('application/json; charset=utf-8')
+    .send(
+      tooLong
+        ? errorBody(414, 'URI_TOO_LONG', 'A path segment is too long.')
+        : errorBody(400, 'VALIDATION_FAILED', 'The URL is malformed.'),
+    );
+}
+
+/**
  * Request handling that Fastify leaves to the application: a strict JSON-only body parser
  * (anything else is 415), request-id and `nosniff` headers on every response, and a URL length cap.
  */
@@ -72,6 +94,11 @@ export function hardenFastify(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     void reply.header('x-content-type-options', 'nosniff');
+    // A request without a body is not checked for its Content-Type (API.md §2).
+    const headers = request.headers;
+    if (headers['content-length'] === '0' && headers['transfer-encoding'] === undefined) {
+      delete headers['content-type'];
+    }
     if (request.url.length > MAX_URL_LENGTH) {
       void reply
         .status(414)

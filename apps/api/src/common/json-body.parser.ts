@@ -3,6 +3,9 @@ import sjson from 'secure-json-parse';
 /** Deepest nesting accepted in a request body (the `parameters` rule allows 32 levels inside it). */
 export const MAX_BODY_DEPTH = 64;
 
+/** Most members one object in a request body may have. */
+export const MAX_OBJECT_MEMBERS = 4096;
+
 /** A 400 raised while reading a body; its message is safe to show. */
 export class BodyParseError extends Error {
   readonly statusCode = 400;
@@ -14,7 +17,7 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * Parses a JSON request body strictly: invalid UTF-8, lone surrogates, nesting deeper than
- * {@link MAX_BODY_DEPTH}, `__proto__`/`constructor.prototype` keys and malformed JSON are all 400s,
+ * {@link MAX_BODY_DEPTH}, objects wider than {@link MAX_OBJECT_MEMBERS}, `__proto__`/`constructor.prototype` keys and malformed JSON are all 400s,
  * found in linear time before any object is built. An empty body reads as `{}`.
  */
 export function parseJsonBody(body: Buffer): unknown {
@@ -26,7 +29,7 @@ export function parseJsonBody(body: Buffer): unknown {
     throw new BodyParseError('The body is not valid UTF-8.');
   }
   if (!text.isWellFormed()) throw new BodyParseError('The body contains an unpaired surrogate.');
-  checkDepth(text);
+  checkShape(text);
   let value: unknown;
   try {
     value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
@@ -44,8 +47,13 @@ export function parseJsonBody(body: Buffer): unknown {
   return value;
 }
 
-function checkDepth(text: string): void {
-  let depth = 0;
+/**
+ * One linear pass over the text (outside strings): nesting depth, and members per object. Wide
+ * objects are refused here because validating one costs quadratic time in class-transformer; no
+ * valid body comes near the limit (`parameters` is at most 16 KiB).
+ */
+function checkShape(text: string): void {
+  const containers: { object: boolean; members: number }[] = [];
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
@@ -54,9 +62,19 @@ function checkDepth(text: string): void {
       else if (ch === 34 /* " */) inString = false;
     } else if (ch === 34) inString = true;
     else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-      if (++depth > MAX_BODY_DEPTH)
+      containers.push({ object: ch === 123, members: 1 });
+      if (containers.length > MAX_BODY_DEPTH) {
         throw new BodyParseError(`The body nests deeper than ${MAX_BODY_DEPTH} levels.`);
-    } else if (ch === 125 || ch === 93) depth--;
+      }
+    } else if (ch === 125 || ch === 93) containers.pop();
+    else if (ch === 44 /* , */) {
+      const top = containers[containers.length - 1];
+      if (top?.object && ++top.members > MAX_OBJECT_MEMBERS) {
+        throw new BodyParseError(
+          `An object in the body has more than ${MAX_OBJECT_MEMBERS} members.`,
+        );
+      }
+    }
   }
 }
 
