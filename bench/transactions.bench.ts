@@ -8,7 +8,13 @@ import { DuckDbClient, DuckDbDatabase, DuckDbModule } from '@lib/duckdb';
 import { Transactional, TransactionsModule } from '@lib/transactions';
 import { type SideResult, summarize } from './pool.report';
 import type { Benchmark, BenchContext } from './support/benchmark';
-import { runInterleaved } from './support/interleave';
+import {
+  type BatchSample,
+  batchCpuUsPerOp,
+  batchPerSecond,
+  cycleRatios,
+  runInterleaved,
+} from './support/interleave';
 import type { LoadSample, Operation } from './support/load';
 import { formatInt, markdownTable, median, round } from './support/report';
 
@@ -57,24 +63,31 @@ interface Settings {
   poolMax: number;
 }
 
+/** A ratio as the median of per-cycle ratios, with their quartiles and per-round aggregates. */
+interface Ratio {
+  /** Median over cycles (one batch of each side back to back) of side ÷ raw. */
+  median: number;
+  q1: number;
+  q3: number;
+  cycles: number;
+  /** side ÷ raw of each round's sums (lowest and highest shown in the report). */
+  rounds: number[];
+}
+
 interface LevelResult {
   concurrency: number;
   /** Driver connections each side uses: the pool's `max`, and as many raw ones. */
   connections: number;
   sides: Record<Side, SideResult>;
-  /** decorator ÷ raw updates/s of each round (the sides of a round ran back to back). */
-  roundRatios: number[];
-  ratio: number;
+  /** updates/s ratios against raw. */
+  throughput: Record<'manager' | 'decorator', Ratio>;
+  /** CPU-per-update ratios against raw. */
+  cpu: Record<'manager' | 'decorator', Ratio>;
+  /** `(1 − decorator throughput ratio) × 100`. */
   overheadPct: number;
-  /** Median per-round manager ÷ raw ratio. */
-  managerRatio: number;
-  /** manager ÷ raw updates/s of each round. */
-  managerRoundRatios: number[];
-  /** Median per-round decorator ÷ raw CPU per update. */
-  cpuRatio: number;
-  /** `(cpuRatio − 1) × 100`. */
+  /** `(decorator CPU ratio − 1) × 100`. */
   cpuOverheadPct: number;
-  /** Median per-round decorator − raw CPU per update, in µs. */
+  /** decorator − raw CPU per update (median over cycles), µs. */
   cpuDeltaUs: number;
   foreignCpuShare: number;
 }
@@ -88,7 +101,7 @@ interface LevelResult {
  * The module's pool has `--pool-max` connections (default 1, as a strict single-writer setup);
  * the raw side opens as many and, when callers outnumber them, queues callers on each connection
  * in arrival order, as the pool does. This machine is shared and noisy, so the sides alternate in
- * short batches within every round (`support/interleave.ts`) and ratios are taken per round; a
+ * short batches (`support/interleave.ts`) and ratios are medians of per-cycle ratios; a
  * `CHECKPOINT` runs (untimed) before every round, so no side pays for an automatic checkpoint
  * that another side's writes filled the WAL for.
  */
@@ -172,7 +185,8 @@ async function runTransactionsBenchmark(ctx: BenchContext): Promise<void> {
           manager: ids.map((id) => async () => {
             await client.transaction(async () => {
               const { rowsChanged } = await client.execute(UPDATE, [id]);
-              if (rowsChanged !== 1) throw new Error(`expected one row changed, got ${rowsChanged}`);
+              if (rowsChanged !== 1)
+                throw new Error(`expected one row changed, got ${rowsChanged}`);
             });
             committed++;
           }),
@@ -241,7 +255,7 @@ async function measureLevel(
   settings: Settings,
   checkpoint: () => Promise<void>,
 ): Promise<LevelResult> {
-  const samples = await runInterleaved(SIDES, callers, {
+  const { rounds, cycles } = await runInterleaved(SIDES, callers, {
     batchOps: settings.batch * concurrency,
     rounds: settings.rounds,
     roundMs: settings.roundMs,
@@ -249,67 +263,85 @@ async function measureLevel(
     betweenRounds: checkpoint,
   });
   for (const side of SIDES) {
-    const errors = samples[side].reduce((n, s) => n + s.errors, 0);
-    const first = samples[side].find((s) => s.firstError)?.firstError;
+    const errors = rounds[side].reduce((n, s) => n + s.errors, 0);
+    const first = rounds[side].find((s) => s.firstError)?.firstError;
     if (errors > 0) ctx.log(`  ${side} ×${concurrency}: ${errors} errors; first: ${first}`);
   }
   ctx.log(
     `  ${concurrency} callers, updates/s per round: ` +
-      SIDES.map((s) => `${s} ${samples[s].map((x) => formatInt(x.perSecond)).join(' ')}`).join(
+      SIDES.map((s) => `${s} ${rounds[s].map((x) => formatInt(x.perSecond)).join(' ')}`).join(
         ' | ',
-      ),
+      ) +
+      ` (${cycles.length} cycles)`,
   );
-  const perRound = (a: Side, b: Side, of: (s: LoadSample) => number) =>
-    samples[a].map((s, i) => of(s) / of(samples[b][i]));
-  const roundRatios = perRound('decorator', 'raw', (s) => s.perSecond);
-  const ratio = median(roundRatios);
-  const cpuRatio = median(perRound('decorator', 'raw', (s) => s.cpuUsPerOp));
-  const sides = {
-    raw: summarize(samples.raw),
-    manager: summarize(samples.manager),
-    decorator: summarize(samples.decorator),
+  const ratio = (
+    side: 'manager' | 'decorator',
+    ofBatch: (b: BatchSample) => number,
+    ofRound: (s: LoadSample) => number,
+  ): Ratio => {
+    const perCycle = cycleRatios(cycles, side, 'raw', ofBatch);
+    return {
+      median: round(perCycle.median, 4),
+      q1: round(perCycle.q1, 4),
+      q3: round(perCycle.q3, 4),
+      cycles: perCycle.cycles,
+      rounds: rounds[side].map((s, i) => round(ofRound(s) / ofRound(rounds.raw[i]), 4)),
+    };
   };
+  const throughput = {
+    manager: ratio('manager', batchPerSecond, (s) => s.perSecond),
+    decorator: ratio('decorator', batchPerSecond, (s) => s.perSecond),
+  };
+  const cpu = {
+    manager: ratio('manager', batchCpuUsPerOp, (s) => s.cpuUsPerOp),
+    decorator: ratio('decorator', batchCpuUsPerOp, (s) => s.cpuUsPerOp),
+  };
+  const deltas = cycles
+    .filter((c) => c.decorator.ops > 0 && c.raw.ops > 0)
+    .map((c) => batchCpuUsPerOp(c.decorator) - batchCpuUsPerOp(c.raw));
   return {
     concurrency,
     connections: settings.poolMax,
-    sides,
-    roundRatios: roundRatios.map((x) => round(x, 4)),
-    ratio: round(ratio, 4),
-    overheadPct: round((1 - ratio) * 100, 2),
-    managerRatio: round(median(perRound('manager', 'raw', (s) => s.perSecond)), 4),
-    managerRoundRatios: perRound('manager', 'raw', (s) => s.perSecond).map((x) => round(x, 4)),
-    cpuRatio: round(cpuRatio, 4),
-    cpuOverheadPct: round((cpuRatio - 1) * 100, 2),
-    cpuDeltaUs: round(
-      median(samples.decorator.map((s, i) => s.cpuUsPerOp - samples.raw[i].cpuUsPerOp)),
-      1,
+    sides: {
+      raw: summarize(rounds.raw),
+      manager: summarize(rounds.manager),
+      decorator: summarize(rounds.decorator),
+    },
+    throughput,
+    cpu,
+    overheadPct: round((1 - throughput.decorator.median) * 100, 2),
+    cpuOverheadPct: round((cpu.decorator.median - 1) * 100, 2),
+    cpuDeltaUs: round(deltas.length > 0 ? median(deltas) : NaN, 1),
+    foreignCpuShare: round(
+      median(SIDES.flatMap((s) => rounds[s].map((x) => x.foreignCpuShare))),
+      3,
     ),
-    foreignCpuShare: round(median(SIDES.flatMap((s) => samples[s].map((x) => x.foreignCpuShare))), 3),
   };
 }
 
 function printReport(ctx: BenchContext, levels: readonly LevelResult[], settings: Settings): void {
-  ctx.log('\nOne-row UPDATE, one transaction per call. updates/s: median of the rounds; µs/op:');
-  ctx.log('wall time per update (1 s ÷ updates/s; × callers = mean latency); CPU µs/op: every');
-  ctx.log('thread of this process (JS, libuv pool, DuckDB) per update; ratio: median of the');
-  ctx.log('per-round side ÷ raw ratios (within a round the sides alternated every batch), with');
-  ctx.log('the lowest and highest round.\n');
+  const show = (r: Ratio) =>
+    `${r.median.toFixed(3)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)}; ${Math.min(...r.rounds).toFixed(2)}–${Math.max(...r.rounds).toFixed(2)})`;
+  ctx.log('\nOne-row UPDATE, one transaction per call. updates/s, CPU µs/op: medians of the');
+  ctx.log(
+    'rounds (CPU: every thread of this process: JS, libuv pool, DuckDB); µs/op: wall time per',
+  );
+  ctx.log(
+    'update, 1 s ÷ updates/s (× callers = mean latency). ratio: median over cycles (one batch',
+  );
+  ctx.log('of each side, back to back) of side ÷ raw updates/s; in brackets the quartiles of the');
+  ctx.log('cycle ratios, then the lowest and highest whole-round ratio.\n');
   const rows: string[][] = [];
   for (const level of levels) {
     for (const side of SIDES) {
       const s = level.sides[side];
-      const ratio =
-        side === 'raw' ? 1 : side === 'decorator' ? level.ratio : level.managerRatio;
-      const rounds = side === 'decorator' ? level.roundRatios : level.managerRoundRatios;
       rows.push([
         `${level.concurrency} × ${SIDE_LABEL[side]}`,
         formatInt(s.medianPerSecond),
         (1e6 / s.medianPerSecond).toFixed(0),
         s.medianCpuUsPerOp.toFixed(0),
-        side === 'raw'
-          ? '1.000'
-          : `${ratio.toFixed(3)} (${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)})`,
-        side === 'raw' ? '' : ((1 - ratio) * 100).toFixed(1),
+        side === 'raw' ? '1.000' : show(level.throughput[side]),
+        side === 'raw' ? '' : ((1 - level.throughput[side].median) * 100).toFixed(1),
       ]);
     }
   }
@@ -320,23 +352,33 @@ function printReport(ctx: BenchContext, levels: readonly LevelResult[], settings
         'updates/s',
         'µs/op',
         'CPU µs/op',
-        'ratio (round min–max)',
+        'ratio (quartiles; rounds)',
         'overhead %',
       ],
       rows,
     ),
   );
-  ctx.log('\nCPU per update (every thread of this process), @Transactional() against raw: median');
-  ctx.log('of the per-round ratios and differences. neighbours: share of the machine other');
-  ctx.log('processes used while measuring.\n');
+  ctx.log('\nCPU per update against raw, the same way (median of per-cycle ratios, quartiles).');
+  ctx.log('CPU Δ: median per-cycle difference, @Transactional() − raw. neighbours: share of the');
+  ctx.log('machine other processes used while measuring.\n');
   ctx.log(
     markdownTable(
-      ['callers', 'CPU µs raw / manager / decorator', 'CPU Δ µs', 'CPU overhead %', 'neighbours'],
+      [
+        'callers',
+        'CPU ratio manager',
+        'CPU ratio @Transactional()',
+        'CPU Δ µs',
+        'CPU overhead %',
+        'cycles',
+        'neighbours',
+      ],
       levels.map((l) => [
         `${l.concurrency} (pool max ${l.connections})`,
-        SIDES.map((s) => l.sides[s].medianCpuUsPerOp.toFixed(0)).join(' / '),
+        show(l.cpu.manager),
+        show(l.cpu.decorator),
         l.cpuDeltaUs.toFixed(0),
         l.cpuOverheadPct.toFixed(1),
+        String(l.cpu.decorator.cycles),
         `${(l.foreignCpuShare * 100).toFixed(0)}%`,
       ]),
     ),
@@ -352,10 +394,12 @@ function printReport(ctx: BenchContext, levels: readonly LevelResult[], settings
       `${verdict(worstCpu.cpuOverheadPct)} (worst ${worstCpu.cpuOverheadPct.toFixed(1)}% at ` +
       `${worstCpu.concurrency} callers).` +
       (busiest > 0.1
-        ? ` Other processes used up to ${(busiest * 100).toFixed(0)}% of the machine: the ` +
-          'updates/s ratios are noisy; the CPU figures are steadier.'
+        ? ` Other processes used up to ${(busiest * 100).toFixed(0)}% of the machine; the ` +
+          'quartiles show how far single cycles disagreed.'
         : '') +
-      (settings.rounds < 5 ? ` Only ${settings.rounds} rounds: rerun with more for a verdict.` : ''),
+      (settings.rounds < 5
+        ? ` Only ${settings.rounds} rounds: rerun with more for a verdict.`
+        : ''),
   );
 }
 

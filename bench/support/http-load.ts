@@ -121,7 +121,12 @@ export function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadSample> {
     let stdout = '';
     let stderr = '';
     let start:
-      | { machine: number; cpu: NodeJS.CpuUsage; elu: ReturnType<typeof performance.eventLoopUtilization>; at: number }
+      | {
+          machine: number;
+          cpu: NodeJS.CpuUsage;
+          elu: ReturnType<typeof performance.eventLoopUtilization>;
+          at: number;
+        }
       | undefined;
     let result: HttpLoadSample | undefined;
     child.stdout.setEncoding('utf8');

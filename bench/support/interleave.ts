@@ -16,6 +16,55 @@ export interface InterleaveOptions {
   betweenRounds?: () => Promise<void>;
 }
 
+/** One batch of one side. */
+export interface BatchSample {
+  ops: number;
+  errors: number;
+  elapsedMs: number;
+  cpuUs: number;
+}
+
+/** What {@link runInterleaved} measured. */
+export interface InterleavedResult<S extends string> {
+  /** One sample per side and round: the sums over the round's batches. */
+  rounds: Record<S, LoadSample[]>;
+  /**
+   * Every cycle (one batch of each side, back to back), in order: ratios taken per cycle and
+   * summarized by their median shrug off a stall that hit one batch (an fsync, a neighbour).
+   */
+  cycles: Record<S, BatchSample>[];
+}
+
+/**
+ * The median over cycles of `of(a) ÷ of(b)`, and the quartiles, skipping cycles where either side
+ * completed nothing.
+ */
+export function cycleRatios<S extends string>(
+  cycles: readonly Record<S, BatchSample>[],
+  a: S,
+  b: S,
+  of: (batch: BatchSample) => number,
+): { median: number; q1: number; q3: number; cycles: number } {
+  const ratios = cycles
+    .filter((c) => c[a].ops > 0 && c[b].ops > 0)
+    .map((c) => of(c[a]) / of(c[b]))
+    .sort((x, y) => x - y);
+  if (ratios.length === 0) return { median: NaN, q1: NaN, q3: NaN, cycles: 0 };
+  const at = (q: number) => {
+    const pos = (ratios.length - 1) * q;
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    return ratios[lo] + (ratios[hi] - ratios[lo]) * (pos - lo);
+  };
+  return { median: at(0.5), q1: at(0.25), q3: at(0.75), cycles: ratios.length };
+}
+
+/** Operations per second of one batch. */
+export const batchPerSecond = (b: BatchSample): number => (b.ops * 1000) / b.elapsedMs;
+
+/** CPU µs per operation of one batch. */
+export const batchCpuUsPerOp = (b: BatchSample): number => b.cpuUs / b.ops;
+
 interface Accumulator {
   ops: number;
   errors: number;
@@ -45,7 +94,7 @@ export async function runInterleaved<S extends string>(
   sides: readonly S[],
   callers: Record<S, readonly Operation[]>,
   options: InterleaveOptions,
-): Promise<Record<S, LoadSample[]>> {
+): Promise<InterleavedResult<S>> {
   // Warm up each side (JIT, prepared statements, caches) without measuring.
   for (const side of sides) {
     const until = performance.now() + options.warmupMs;
@@ -55,6 +104,7 @@ export async function runInterleaved<S extends string>(
     S,
     LoadSample[]
   >;
+  const cycles: Record<S, BatchSample>[] = [];
   let batch = 0;
   for (let round = 0; round < options.rounds; round++) {
     if (options.betweenRounds) await options.betweenRounds();
@@ -64,15 +114,17 @@ export async function runInterleaved<S extends string>(
     >;
     const until = performance.now() + options.roundMs;
     while (performance.now() < until) {
+      const cycle = {} as Record<S, BatchSample>;
       for (let i = 0; i < sides.length; i++) {
         const side = sides[(i + batch) % sides.length];
-        await measureBatch(callers[side], options.batchOps, totals[side]);
+        cycle[side] = await measureBatch(callers[side], options.batchOps, totals[side]);
       }
+      cycles.push(cycle);
       batch++;
     }
     for (const side of sides) samples[side].push(toSample(totals[side]));
   }
-  return samples;
+  return { rounds: samples, cycles };
 }
 
 function emptyAccumulator(): Accumulator {
@@ -83,7 +135,7 @@ async function measureBatch(
   callers: readonly Operation[],
   ops: number,
   into: Accumulator,
-): Promise<void> {
+): Promise<BatchSample> {
   const machineStart = machineBusyMs();
   const cpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
@@ -100,6 +152,12 @@ async function measureBatch(
   into.cpuUs += cpu.user + cpu.system;
   into.eluActive += elu.active;
   into.eluIdle += elu.idle;
+  return {
+    ops: result.ops,
+    errors: result.errors,
+    elapsedMs: elapsed,
+    cpuUs: cpu.user + cpu.system,
+  };
 }
 
 async function runBatch(
@@ -138,8 +196,6 @@ function toSample(a: Accumulator): LoadSample {
     eventLoopUtilization:
       a.eluActive + a.eluIdle === 0 ? 0 : a.eluActive / (a.eluActive + a.eluIdle),
     foreignCpuShare:
-      a.elapsedMs === 0
-        ? 0
-        : Math.max(0, (a.machineMs - ownMs) / (a.elapsedMs * os.cpus().length)),
+      a.elapsedMs === 0 ? 0 : Math.max(0, (a.machineMs - ownMs) / (a.elapsedMs * os.cpus().length)),
   };
 }

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ApiClient } from '../support/api';
 import { API, type ModelConfig, configBody, ok, unique } from '../support/http';
 import { type RedisServer, startRedis } from '../support/redis-server';
@@ -6,7 +7,11 @@ import { type TestApp, startTestApp } from '../support/test-app';
 jest.setTimeout(25_000);
 
 const CACHE_OP_TIMEOUT_MS = 50;
-/** Allowed on top of the cache's bound: the database read and the HTTP round trip. */
+/**
+ * Allowed on top of the cache's bound: the database read and the HTTP round trip. The server
+ * runs in this process, so the bound also grows by the event loop's worst delay during the
+ * outage (CPU contention from whatever else runs on the machine), which a cache wait is not.
+ */
 const READ_SLACK_MS = 200;
 const RUN_MS = 6_000;
 const KILL_AT_MS = 2_000;
@@ -246,13 +251,19 @@ describe('a Redis outage under load (CACHE_STORE=redis)', () => {
 
     await sleep(KILL_AT_MS);
     const beforeKill = await cacheStats();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     phase = 'outage';
+    loopDelay.enable();
     await redis.kill('SIGKILL');
     const killedAt = Date.now();
     await sleep(RESTART_AT_MS - KILL_AT_MS);
     await redis.restart();
     const restartedAt = Date.now();
     phase = 'after';
+    loopDelay.disable();
+    // The histogram's delays include its own resolution.
+    const loopDelayMaxMs = Math.max(0, loopDelay.max / 1e6 - 10);
+    const readBoundMs = CACHE_OP_TIMEOUT_MS + READ_SLACK_MS + loopDelayMaxMs;
     await sleep(Math.max(0, RUN_MS - (Date.now() - started)));
     running = false;
     await Promise.all(loops);
@@ -323,6 +334,8 @@ describe('a Redis outage under load (CACHE_STORE=redis)', () => {
         p99: Math.round(percentile(outageReadMs, 99)),
         max: Math.round(Math.max(0, ...outageReadMs)),
       },
+      outageEventLoopDelayMaxMs: Math.round(loopDelayMaxMs),
+      outageReadBoundMs: Math.round(readBoundMs),
       overallMaxMs: Math.round(Math.max(0, ...samples.map((s) => s.ms))),
       outageMs: restartedAt - killedAt,
       recoveryMs: recoveredAt === undefined ? undefined : recoveredAt - restartedAt,
@@ -338,8 +351,8 @@ describe('a Redis outage under load (CACHE_STORE=redis)', () => {
     expect(failures).toEqual([]);
     expect(staleReads).toEqual([]);
     expect(outageReadMs.length).toBeGreaterThan(50);
-    expect(figures.outageReadLatencyMs.p99).toBeLessThan(CACHE_OP_TIMEOUT_MS + READ_SLACK_MS);
-    expect(figures.outageReadLatencyMs.max).toBeLessThan(CACHE_OP_TIMEOUT_MS + READ_SLACK_MS);
+    expect(percentile(outageReadMs, 99)).toBeLessThan(readBoundMs);
+    expect(Math.max(...outageReadMs)).toBeLessThan(readBoundMs);
     expect(ackedName).toBeGreaterThan(10);
     expect(ackedChain).toBeGreaterThan(10);
 

@@ -43,7 +43,8 @@ export async function createApp(
     requestTimeout: REQUEST_TIMEOUT_MS,
     // On Node 20 only the server's own option bounds the time to receive a body.
     http: { requestTimeout: REQUEST_TIMEOUT_MS },
-    return503OnClosing: true,
+    // Requests arriving while closing get the standard body from hardenFastify's hook.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -63,7 +63,7 @@ describe('classifyDriverError', () => {
     ['Failed to query: connection disconnected', 'DatabaseUnavailableError'],
     [
       'FATAL Error: Failed: database has been invalidated because of a previous fatal error.',
-      'DatabaseUnavailableError',
+      'DatabaseInvalidatedError',
     ],
     [
       'TransactionContext Error: Cannot write to database "x" - transaction is launched in read-only mode',

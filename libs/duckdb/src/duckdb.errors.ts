@@ -46,7 +46,11 @@ export class PoolDrainingError extends DuckDbError {
 /** The database cannot be reached or a connection is unusable. Maps to 503. */
 export class DatabaseUnavailableError extends DuckDbError {
   readonly transient = true;
-  constructor(message = 'The database is unavailable.', options?: { cause?: unknown }) {
+  constructor(
+    message = 'The database is unavailable.',
+    options?: { cause?: unknown },
+    readonly context?: StatementContext,
+  ) {
     super(message, options);
   }
 }
@@ -108,8 +112,8 @@ export class CheckViolationError extends ConstraintViolationError {
 
 /** The database file could not be read or written (I/O). Transient. Maps to 503. */
 export class DatabaseIoError extends DatabaseUnavailableError {
-  constructor(options?: { cause?: unknown }) {
-    super('The database could not read or write its file.', options);
+  constructor(options?: { cause?: unknown }, context?: StatementContext) {
+    super('The database could not read or write its file.', options, context);
   }
 }
 
@@ -235,6 +239,14 @@ function messageOf(error: unknown): string {
   return typeof message === 'string' ? message : String(error);
 }
 
+/**
+ * A driver message with its quoted values hidden (`Duplicate key "id: 42"` → `Duplicate key "…"`),
+ * fit for logs: parameter values never reach them.
+ */
+export function redactValues(message: string): string {
+  return message.replace(/"[^"]*"/g, '"…"').replace(/'[^']*'/g, "'…'");
+}
+
 /** True when a driver error means the connection (or the database behind it) is unusable. */
 export function isBrokenConnectionError(error: unknown): boolean {
   return BROKEN.test(messageOf(error));
@@ -255,8 +267,8 @@ export function classifyDriverError(error: unknown, context: StatementContext): 
   if (CHECK.test(message)) return new CheckViolationError(context, options);
   if (READ_ONLY.test(message)) return new ReadOnlyTransactionError(context, options);
   if (INVALIDATED.test(message)) return new DatabaseInvalidatedError(options);
-  if (BROKEN.test(message)) return new DatabaseUnavailableError(undefined, options);
-  if (IO.test(message)) return new DatabaseIoError(options);
+  if (BROKEN.test(message)) return new DatabaseUnavailableError(undefined, options, context);
+  if (IO.test(message)) return new DatabaseIoError(options, context);
   if (SYNTAX.test(message)) return new QuerySyntaxError(context, options);
   return new QueryFailedError(context, options);
 }

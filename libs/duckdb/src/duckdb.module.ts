@@ -8,7 +8,12 @@ import {
 import { DuckDbClient } from './duckdb.client';
 import { DuckDbDatabase } from './duckdb.database';
 import { DUCKDB_MODULE_OPTIONS, DuckDbConfigurableModule } from './duckdb.module-definition';
-import type { DuckDbModuleOptions, ResolvedDuckDbOptions } from './duckdb.interfaces';
+import { DUCKDB_CALL_GUARD } from './duckdb.constants';
+import type {
+  DuckDbCallGuard,
+  DuckDbModuleOptions,
+  ResolvedDuckDbOptions,
+} from './duckdb.interfaces';
 import { resolveDuckDbOptions } from './duckdb.options';
 import { migrate } from './migrations/migrator';
 import { DuckDbPool } from './pool/duckdb-pool';
@@ -52,9 +57,9 @@ const RESOLVED_OPTIONS = 'DUCKDB:RESOLVED_OPTIONS';
     },
     {
       provide: TransactionManager,
-      inject: [DuckDbPool, RESOLVED_OPTIONS],
-      useFactory: (pool: DuckDbPool, options: ResolvedDuckDbOptions) =>
-        new TransactionManager(pool, options.transactions),
+      inject: [DuckDbPool, RESOLVED_OPTIONS, { token: DUCKDB_CALL_GUARD, optional: true }],
+      useFactory: (pool: DuckDbPool, options: ResolvedDuckDbOptions, guard?: DuckDbCallGuard) =>
+        new TransactionManager(pool, options.transactions, guard),
     },
     DuckDbClient,
   ],

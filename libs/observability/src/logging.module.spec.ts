@@ -66,6 +66,14 @@ describe('LoggingModule', () => {
     );
     app.useLogger(app.get(PinoNestLogger));
     app.flushLogs();
+    // Like a URL-length check: answered in an onRequest hook that runs before the middleware.
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', (request, reply, done) => {
+        if (request.url === '/early') void reply.status(414).send({ refused: true });
+        else done();
+      });
     // A real socket: request bodies are read in the socket's async context, which inject() hides.
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as AddressInfo;
@@ -109,6 +117,22 @@ describe('LoggingModule', () => {
     expect(text).not.toMatch(/secret-/);
     expect(text).toContain('api_key=[REDACTED]&limit=5');
     expect(text).toContain('"x-api-key":"[REDACTED]"');
+  });
+
+  it('logs requests answered before the middleware ran, once', async () => {
+    const path = '/early';
+    const res = await send('GET', path, undefined, { 'x-api-key': 'secret-header' });
+    expect(res.status).toBe(414);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const own = linesOf(`req-${requestNumber}`);
+    expect(own).toHaveLength(1);
+    expect(own[0]).toMatchObject({
+      level: 'WARN',
+      msg: 'request completed',
+      req: { id: `req-${requestNumber}`, method: 'GET', url: path },
+      res: { statusCode: 414 },
+    });
+    expect(JSON.stringify(own)).not.toContain('secret-header');
   });
 
   it('logs client errors at warn', async () => {

@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { EarlyResponseLogger } from './early-response.logger';
 import { createPinoParams } from './logging.options';
+import { LOGGING_MODULE_OPTIONS } from './observability.constants';
 import type { LoggingModuleAsyncOptions, LoggingModuleOptions } from './observability.interfaces';
 
 /**
@@ -28,22 +30,32 @@ export class LoggingModule {
     return {
       module: LoggingModule,
       imports: [LoggerModule.forRoot(createPinoParams(options))],
+      providers: [{ provide: LOGGING_MODULE_OPTIONS, useValue: options }, EarlyResponseLogger],
       exports: [LoggerModule],
     };
   }
 
   /** Registers the logger with options built by a factory (e.g. from `ConfigService`). */
   static forRootAsync(options: LoggingModuleAsyncOptions): DynamicModule {
+    const optionsProvider = {
+      provide: LOGGING_MODULE_OPTIONS,
+      inject: options.inject,
+      useFactory: options.useFactory as (
+        ...args: unknown[]
+      ) => LoggingModuleOptions | Promise<LoggingModuleOptions>,
+    };
     return {
       module: LoggingModule,
       imports: [
+        ...(options.imports ?? []),
         LoggerModule.forRootAsync({
           imports: options.imports,
-          inject: options.inject,
-          useFactory: async (...args: unknown[]) =>
-            createPinoParams(await options.useFactory(...(args as never[]))),
+          providers: [optionsProvider],
+          inject: [LOGGING_MODULE_OPTIONS],
+          useFactory: (resolved: LoggingModuleOptions) => createPinoParams(resolved),
         }),
       ],
+      providers: [optionsProvider, EarlyResponseLogger],
       exports: [LoggerModule],
     };
   }

@@ -93,5 +93,6 @@ export function createPinoParams(options: LoggingModuleOptions = {}): Params {
       requestLogLevel(quietRoutes, req.url, res.statusCode, error),
     autoLogging: level !== 'silent',
   };
+  // The middleware stays on even when silent, so that tests run the request path production runs.
   return { pinoHttp: options.destination ? [pinoHttp, options.destination] : pinoHttp };
 }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
 import { observedCounter, observedGauge, observedLabelledCounter } from './stats.metrics';
 
@@ -23,16 +24,19 @@ describe('MetricsService', () => {
     const metrics = create();
     const gauge = metrics.gauge({ name: 'open_breakers', help: 'Open breakers.' });
     let open = 1;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const remove = metrics.registerCollector(() => gauge.set(open));
     metrics.registerCollector(() => {
       throw new Error('broken source');
     });
     expect(await metrics.scrape()).toContain('open_breakers 1');
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('broken source'));
     open = 3;
     expect(await metrics.scrape()).toContain('open_breakers 3');
     remove();
     open = 7;
     expect(await metrics.scrape()).toContain('open_breakers 3');
+    warn.mockRestore();
   });
 
   it('exposes values read at scrape time as counters and gauges', async () => {

@@ -41,3 +41,6 @@ export const REDACT_PATHS = [
 
 /** What a redacted value is replaced with in the log. */
 export const REDACTED = '[REDACTED]';
+
+/** Injection token of the resolved `LoggingModuleOptions`. */
+export const LOGGING_MODULE_OPTIONS = 'OBSERVABILITY:LOGGING_OPTIONS';

@@ -64,9 +64,9 @@ export function createCacheStore(options: Required<QueryCacheModuleOptions>): Ca
     kind: 'redis',
     keyv,
     isReady: () => client.isReady,
+    // No graceful QUIT: close() waits for replies a hung Redis never sends; a cache loses nothing.
     close: async () => {
-      if (client.isOpen) await client.close().catch(() => client.destroy());
-      else client.destroy();
+      if (client.isOpen) client.destroy();
     },
   };
 }

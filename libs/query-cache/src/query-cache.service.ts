@@ -17,7 +17,13 @@ import { StoreBreaker } from './store-breaker';
 interface Entry {
   v: string;
   e: string;
-  t: (string | undefined)[];
+  t: string[];
+}
+
+/** The epoch and tag tokens a load started under. */
+interface Snapshot {
+  epoch: string;
+  tokens: string[];
 }
 
 const FAILED = Symbol('cache call failed');
@@ -57,6 +63,8 @@ export class QueryCache implements OnApplicationShutdown {
   private readonly generations = new Map<string, number>();
   private readonly failedReads = new WeakSet<unknown[]>();
   private dirty = false;
+  /** Bumped by invalidateAll: a load that started before it never stores. */
+  private everything = 0;
   private recovering: Promise<boolean> | undefined;
   private readonly counters = { hits: 0, misses: 0, errors: 0, bypassed: 0, staleDiscarded: 0 };
 
@@ -144,8 +152,9 @@ export class QueryCache implements OnApplicationShutdown {
     options: GetOrLoadOptions,
   ): Promise<T> {
     const { tags } = options;
+    const everything = this.everything;
     const generations = tags.map((tag) => this.generations.get(tag) ?? 0);
-    let snapshot: { epoch: string | undefined; tokens: (string | undefined)[] } | undefined;
+    let snapshot: Snapshot | undefined;
     if (await this.usable()) {
       const keys = [entryKey(key), EPOCH_KEY, ...tags.map(tagKey)];
       const read = await this.guard(async () => {
@@ -163,7 +172,9 @@ export class QueryCache implements OnApplicationShutdown {
           this.counters.hits++;
           return JSON.parse(entry.v) as T;
         }
-        snapshot = { epoch, tokens };
+        // Tokens (and the epoch) must exist before the loader reads the database: one written
+        // after it could overwrite an invalidation that happened meanwhile.
+        snapshot = await this.ensureTokens(tags, epoch, tokens);
       }
       this.counters.misses++;
     } else {
@@ -171,41 +182,43 @@ export class QueryCache implements OnApplicationShutdown {
     }
     const value = await loader();
     if (value === undefined || !snapshot) return value;
-    if (tags.some((tag, i) => (this.generations.get(tag) ?? 0) !== generations[i])) {
+    if (
+      this.everything !== everything ||
+      tags.some((tag, i) => (this.generations.get(tag) ?? 0) !== generations[i])
+    ) {
       // A write committed while we loaded: what we read may predate it.
       this.counters.staleDiscarded++;
       return value;
     }
-    await this.store_(key, value, options, snapshot);
-    return value;
-  }
-
-  private async store_(
-    key: string,
-    value: unknown,
-    options: GetOrLoadOptions,
-    snapshot: { epoch: string | undefined; tokens: (string | undefined)[] },
-  ): Promise<void> {
-    const text = JSON.stringify(value);
-    // Give missing tags (and a missing epoch) a token first: an entry is never stored under an
-    // absent token, which a later eviction could make match again.
-    const missing: { key: string; value: string }[] = [];
-    const tokens = snapshot.tokens.map((t, i) => {
-      if (t !== undefined) return t;
-      const fresh = token();
-      missing.push({ key: tagKey(options.tags[i]), value: fresh });
-      return fresh;
-    });
-    let epoch = snapshot.epoch;
-    if (epoch === undefined) {
-      epoch = token();
-      missing.push({ key: EPOCH_KEY, value: epoch });
-    }
-    if (missing.length > 0 && (await this.guard(() => this.cache.mset(missing))) === FAILED) return;
-    const entry: Entry = { v: text, e: epoch, t: tokens };
+    const entry: Entry = { v: JSON.stringify(value), e: snapshot.epoch, t: snapshot.tokens };
     await this.guard(() =>
       this.cache.set(entryKey(key), entry, options.ttlMs ?? this.options.ttlMs),
     );
+    return value;
+  }
+
+  /** Creates missing tag tokens (and the epoch); `undefined` when they could not be written. */
+  private async ensureTokens(
+    tags: readonly string[],
+    epoch: string | undefined,
+    tokens: (string | undefined)[],
+  ): Promise<Snapshot | undefined> {
+    const missing: { key: string; value: string }[] = [];
+    const filled = tokens.map((current, i) => {
+      if (current !== undefined) return current;
+      const fresh = token();
+      missing.push({ key: tagKey(tags[i]), value: fresh });
+      return fresh;
+    });
+    let currentEpoch = epoch;
+    if (currentEpoch === undefined) {
+      currentEpoch = token();
+      missing.push({ key: EPOCH_KEY, value: currentEpoch });
+    }
+    if (missing.length > 0 && (await this.guard(() => this.cache.mset(missing))) === FAILED) {
+      return undefined;
+    }
+    return { epoch: currentEpoch, tokens: filled };
   }
 
   private async invalidateNow(tags: readonly string[]): Promise<void> {
@@ -225,6 +238,7 @@ export class QueryCache implements OnApplicationShutdown {
   }
 
   private bumpAll(): void {
+    this.everything++;
     for (const tag of this.generations.keys())
       this.generations.set(tag, (this.generations.get(tag) ?? 0) + 1);
     this.inFlight.clear();
@@ -282,7 +296,7 @@ export class QueryCache implements OnApplicationShutdown {
   }
 }
 
-function sameTokens(stored: (string | undefined)[], current: (string | undefined)[]): boolean {
+function sameTokens(stored: string[], current: (string | undefined)[]): boolean {
   if (stored.length !== current.length) return false;
   for (let i = 0; i < stored.length; i++) {
     if (stored[i] === undefined || stored[i] !== current[i]) return false;

@@ -123,7 +123,8 @@ describe('CircuitBreaker (fake clock)', () => {
     expect((error as CircuitOpenError).circuit).toBe('database');
     expect((error as CircuitOpenError).retryAfterMs).toBe(RESET_MS - 12_000);
     expect(fn).not.toHaveBeenCalled();
-    for (let i = 0; i < 20; i++) await expect(breaker.execute(fn)).rejects.toThrow(CircuitOpenError);
+    for (let i = 0; i < 20; i++)
+      await expect(breaker.execute(fn)).rejects.toThrow(CircuitOpenError);
     expect(fn).not.toHaveBeenCalled();
     expect(breaker.info().rejected).toBe(21);
   });

@@ -5,7 +5,8 @@ import type { BreakerOptions, CircuitInfo } from './resilience.interfaces';
 /** A circuit's state. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-type Permit = 'closed' | 'trial';
+/** 0: a call made while closed; n > 0: a trial call of half-open period n. */
+type Permit = number;
 
 /**
  * A circuit breaker with an injectable clock:
@@ -32,6 +33,8 @@ export class CircuitBreaker {
   private rejected = 0;
   private trialsInFlight = 0;
   private trialSuccesses = 0;
+  /** Numbers the half-open periods, so a trial from an earlier one cannot count in this one. */
+  private period = 0;
   private readonly window: boolean[] = [];
   private windowSlow = 0;
   private readonly listeners: ((state: CircuitState) => void)[] = [];
@@ -107,7 +110,7 @@ export class CircuitBreaker {
 
   private acquire(): Permit {
     const state = this.state;
-    if (state === 'closed') return 'closed';
+    if (state === 'closed') return 0;
     if (state === 'open') {
       this.rejected++;
       const retryAfterMs = this.options.resetTimeoutMs - (this.clock.now() - this.openedAtMs);
@@ -119,15 +122,15 @@ export class CircuitBreaker {
       throw new CircuitOpenError(this.name, 0);
     }
     this.trialsInFlight++;
-    return 'trial';
+    return this.period;
   }
 
   private recordSuccess(permit: Permit, durationMs: number): void {
     this.successes++;
     const slow = durationMs >= this.options.slowCallDurationMs;
-    if (permit === 'trial') {
+    if (permit !== 0) {
+      if (permit !== this.period || this.current !== 'half-open') return;
       this.trialsInFlight--;
-      if (this.current !== 'half-open') return;
       if (slow) return this.transition('open');
       if (++this.trialSuccesses >= this.options.halfOpenMaxCalls) this.transition('closed');
       return;
@@ -139,9 +142,10 @@ export class CircuitBreaker {
 
   private recordFailure(permit: Permit): void {
     this.failuresSinceClose++;
-    if (permit === 'trial') {
+    if (permit !== 0) {
+      if (permit !== this.period || this.current !== 'half-open') return;
       this.trialsInFlight--;
-      if (this.current === 'half-open') this.transition('open');
+      this.transition('open');
       return;
     }
     if (this.current !== 'closed') return;
@@ -178,7 +182,10 @@ export class CircuitBreaker {
       this.windowSlow = 0;
     }
     this.trialSuccesses = 0;
-    if (next === 'half-open') this.trialsInFlight = 0;
+    if (next === 'half-open') {
+      this.trialsInFlight = 0;
+      this.period++;
+    }
     if (this.current === next) return;
     this.current = next;
     for (const listener of [...this.listeners]) listener(next);

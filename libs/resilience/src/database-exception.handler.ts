@@ -5,9 +5,15 @@ import {
   type StatementContext,
   TransactionConflictError,
   classifyDriverError,
+  redactValues,
 } from '@lib/duckdb';
 import { TaskCancelledError } from 'cockatiel';
-import { CircuitOpenError, OperationTimeoutError, ResilienceError } from './resilience.errors';
+import {
+  CallAbortedError,
+  CircuitOpenError,
+  OperationTimeoutError,
+  ResilienceError,
+} from './resilience.errors';
 
 /** What the log gets about a database error: never parameter values. */
 export interface DatabaseErrorContext {
@@ -52,7 +58,8 @@ export class DatabaseExceptionHandler {
    */
   isFailure(error: unknown): boolean {
     const classified = this.classify(error);
-    if (classified instanceof CircuitOpenError) return false;
+    if (classified instanceof CircuitOpenError || classified instanceof CallAbortedError)
+      return false;
     if (classified instanceof OperationTimeoutError) return true;
     if (classified instanceof DatabaseInvalidatedError) return true;
     if (classified instanceof TransactionConflictError) return false;
@@ -77,7 +84,7 @@ export class DatabaseExceptionHandler {
       sql: context?.sql,
       paramCount: context?.paramCount,
       occurredAt: classified.occurredAt,
-      cause: typeof cause?.message === 'string' ? cause.message : undefined,
+      cause: typeof cause?.message === 'string' ? redactValues(cause.message) : undefined,
     };
   }
 }

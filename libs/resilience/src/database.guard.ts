@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { DuckDbCallGuard, DuckDbCallInfo } from '@lib/duckdb';
+import { type DuckDbCallGuard, type DuckDbCallInfo, statementSignalStorage } from '@lib/duckdb';
+import { CallAbortedError } from './resilience.errors';
 import type { CircuitBreaker } from './circuit-breaker';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry';
 import { DATABASE_CIRCUIT } from './resilience.constants';
@@ -23,7 +24,11 @@ export class DatabaseCallGuard implements DuckDbCallGuard {
   }
 
   run<T>(call: () => Promise<T>, info: DuckDbCallInfo): Promise<T> {
+    // A caller whose deadline (@Timeout) passed gets no new statement, and no retries: nobody
+    // waits for the answer, and it says nothing about the database's health.
+    const signal = statementSignalStorage.getStore();
+    if (signal?.aborted) return Promise.reject(new CallAbortedError());
     if (info.inTransaction || !info.returnsRows) return this.breaker.execute(call);
-    return this.retry.execute(() => this.breaker.execute(call));
+    return this.retry.execute(() => this.breaker.execute(call), signal);
   }
 }

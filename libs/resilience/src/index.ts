@@ -20,5 +20,10 @@ export { RetryPolicy } from './retry.policy';
 export { RetryBudget } from './retry-budget';
 export { JitteredBackoff } from './backoff';
 export { type Clock, systemClock } from './clock';
-export { CircuitOpenError, OperationTimeoutError, ResilienceError } from './resilience.errors';
+export {
+  CallAbortedError,
+  CircuitOpenError,
+  OperationTimeoutError,
+  ResilienceError,
+} from './resilience.errors';
 export type * from './resilience.interfaces';

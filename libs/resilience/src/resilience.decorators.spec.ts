@@ -186,9 +186,7 @@ describe('@Retry / @CircuitBreaker / @Timeout on providers (Nest + DuckDB)', () 
       'CircuitBreaker',
       'Retry',
     ]);
-    expect(Reflect.getMetadata('design:paramtypes', Jobs.prototype, 'guarded')).toEqual([
-      Boolean,
-    ]);
+    expect(Reflect.getMetadata('design:paramtypes', Jobs.prototype, 'guarded')).toEqual([Boolean]);
   });
 
   it('@Retry retries transient failures outside a transaction', async () => {
@@ -208,9 +206,7 @@ describe('@Retry / @CircuitBreaker / @Timeout on providers (Nest + DuckDB)', () 
     expect(jobs.inTransactionSeen).toEqual([true]);
     jobs.attempts = 0;
     jobs.failuresLeft = 1;
-    await expect(booted.db.transaction(() => jobs.flaky())).rejects.toBeInstanceOf(
-      DatabaseIoError,
-    );
+    await expect(booted.db.transaction(() => jobs.flaky())).rejects.toBeInstanceOf(DatabaseIoError);
     expect(jobs.attempts).toBe(1);
   });
 

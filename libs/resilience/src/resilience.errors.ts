@@ -24,3 +24,10 @@ export class OperationTimeoutError extends ResilienceError {
     super(`The operation exceeded its ${timeoutMs} ms timeout and was aborted.`);
   }
 }
+
+/** The caller's deadline had already passed: the call was not made. Neither transient nor a failure. */
+export class CallAbortedError extends ResilienceError {
+  constructor() {
+    super('The caller gave up (its deadline passed); the call was not made.');
+  }
+}

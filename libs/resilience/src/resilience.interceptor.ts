@@ -13,6 +13,8 @@ import { CircuitBreakerRegistry } from './circuit-breaker.registry';
 import { RESILIENCE_INTERCEPTOR_OPTIONS } from './resilience.constants';
 import type { RetryOptions } from './resilience.interfaces';
 
+const APPLIED = Symbol('resilience interceptor applied');
+
 /** What {@link ResilienceInterceptor} applies to a handler. */
 export interface ResilienceHandlerOptions {
   /** Circuit breaker name. */
@@ -35,6 +37,10 @@ export class ResilienceInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    // On a controller and one of its handlers, Nest would run this twice: apply it once.
+    const request = context.switchToHttp().getRequest<Record<symbol, boolean>>();
+    if (request[APPLIED]) return next.handle();
+    request[APPLIED] = true;
     const options =
       this.reflector.getAllAndOverride<ResilienceHandlerOptions | undefined>(
         RESILIENCE_INTERCEPTOR_OPTIONS,

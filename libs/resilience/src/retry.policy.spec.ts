@@ -163,7 +163,10 @@ describe('RetryPolicy retries only transient errors', () => {
     ['PoolAcquireTimeoutError', () => new PoolAcquireTimeoutError(50)],
     ['QueryTimeoutError', () => new QueryTimeoutError(100)],
     ['OperationTimeoutError', () => new OperationTimeoutError(100)],
-    ['a raw "connection disconnected"', () => new Error('Failed to query: connection disconnected')],
+    [
+      'a raw "connection disconnected"',
+      () => new Error('Failed to query: connection disconnected'),
+    ],
   ];
   const permanent: [string, () => unknown][] = [
     ['CircuitOpenError', () => new CircuitOpenError('database', 1000)],
@@ -248,4 +251,3 @@ describe('retry around a breaker (registry)', () => {
     expect(stats.retries).toBe(2);
   });
 });
-

@@ -13,6 +13,9 @@ export class RetryPolicy {
   private calls = 0;
   private retries = 0;
   private budgetExhausted = 0;
+  /** The attempt (0-based) that threw each error, so the last one never asks the budget. */
+  private readonly attemptOf = new WeakMap<object, number>();
+  private readonly maxRetries: number;
 
   constructor(
     /** The dependency's name (budgets are per dependency). */
@@ -22,9 +25,12 @@ export class RetryPolicy {
     isTransient: (error: unknown) => boolean,
     random: () => number,
   ) {
+    this.maxRetries = options.maxRetries;
     this.policy = retry(
       handleWhen((error) => {
         if (!isTransient(error)) return false;
+        // cockatiel asks after every failure, the last one too: no retry follows that one.
+        if ((this.attemptOf.get(error) ?? 0) >= this.maxRetries) return false;
         if (this.budget.tryWithdraw()) return true;
         this.budgetExhausted++;
         return false;
@@ -42,11 +48,21 @@ export class RetryPolicy {
     this.policy.onRetry(() => this.retries++);
   }
 
-  /** Runs `fn`, retrying transient failures within the budget. */
-  execute<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn`, retrying transient failures within the budget. When `signal` aborts (the caller's
+   * deadline passed), no further attempt is made.
+   */
+  execute<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.calls++;
     this.budget.deposit();
-    return this.policy.execute(fn);
+    return this.policy.execute(async ({ attempt }) => {
+      try {
+        return await fn();
+      } catch (error) {
+        if (typeof error === 'object' && error !== null) this.attemptOf.set(error, attempt);
+        throw error;
+      }
+    }, signal);
   }
 
   /** Counters. */

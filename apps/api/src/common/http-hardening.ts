@@ -91,9 +91,24 @@ export function hardenFastify(fastify: FastifyInstance): void {
       }
     },
   );
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     void reply.header('x-content-type-options', 'nosniff');
+    if (closing) {
+      // Shutting down: requests that arrive on open keep-alive connections are turned away.
+      void reply
+        .status(503)
+        .header('connection', 'close')
+        .header('retry-after', '1')
+        .type('application/json; charset=utf-8')
+        .send(errorBody(503, 'DATABASE_UNAVAILABLE', 'The server is shutting down; retry.'));
+      return;
+    }
     // A request without a body is not checked for its Content-Type (API.md §2).
     const headers = request.headers;
     if (headers['content-length'] === '0' && headers['transfer-encoding'] === undefined) {

@@ -145,7 +145,7 @@ export class PooledConnection {
       if (isBrokenConnectionError(error)) this.broken = true;
       else if (classified instanceof QueryFailedError) this.broken = !(await this.isAlive());
       throw this.broken
-        ? new DatabaseUnavailableError('A database connection broke.', { cause: error })
+        ? new DatabaseUnavailableError('A database connection broke.', { cause: error }, context)
         : classified;
     } finally {
       if (timer) clearTimeout(timer);

@@ -6,6 +6,7 @@ import {
   TransactionTimeoutError,
   UnexpectedRollbackError,
 } from '../duckdb.errors';
+import type { DuckDbCallGuard } from '../duckdb.interfaces';
 import type { DuckDbPool } from '../pool/duckdb-pool';
 import type { PooledConnection } from '../pool/pooled-connection';
 import {
@@ -73,6 +74,8 @@ export class TransactionManager {
   constructor(
     private readonly pool: DuckDbPool,
     options: TransactionManagerOptions = {},
+    /** Guards `BEGIN` (the circuit breaker of `@lib/resilience`), so an open circuit stops writes too. */
+    private readonly guard?: DuckDbCallGuard,
   ) {
     this.options = {
       defaultRetries: options.defaultRetries ?? 0,
@@ -266,12 +269,16 @@ export class TransactionManager {
     this.counters.active++;
     let timer: NodeJS.Timeout | undefined;
     try {
-      await connection.run(
-        readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION',
-        NO_PARAMS,
-        'script',
-        { operation: 'begin' },
-      );
+      const begin = () =>
+        connection.run(
+          readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION',
+          NO_PARAMS,
+          'script',
+          { operation: 'begin' },
+        );
+      await (this.guard
+        ? this.guard.run(begin, { operation: 'begin', returnsRows: false, inTransaction: true })
+        : begin());
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           state.timedOut = true;
