@@ -61,6 +61,7 @@ interface Settings {
   batch: number;
   warmupMs: number;
   poolMax: number;
+  memory: boolean;
 }
 
 /** A ratio as the median of per-cycle ratios, with their quartiles and per-round aggregates. */
@@ -115,6 +116,7 @@ const benchmark: Benchmark = {
     '--batch=12             updates per batch and caller (sides alternate every batch)',
     '--warmup=0.5           seconds per side before the first round',
     '--pool-max=1           the module pool size; the raw side opens as many connections',
+    '--memory               an in-memory database (no WAL, no fsync): what the library itself costs',
   ],
   run: runTransactionsBenchmark,
 };
@@ -129,13 +131,14 @@ function readSettings(ctx: BenchContext): Settings {
     batch: Math.round(args.number('batch', 12)),
     warmupMs: args.number('warmup', 0.5) * 1000,
     poolMax: Math.round(args.number('pool-max', 1)),
+    memory: args.flag('memory'),
   };
 }
 
 async function runTransactionsBenchmark(ctx: BenchContext): Promise<void> {
   const settings = readSettings(ctx);
   const dir = mkdtempSync(join(tmpdir(), 'bench-tx-'));
-  const path = join(dir, 'tx.duckdb');
+  const path = settings.memory ? ':memory:' : join(dir, 'tx.duckdb');
   const rows = Math.max(64, ...settings.levels);
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -160,13 +163,14 @@ async function runTransactionsBenchmark(ctx: BenchContext): Promise<void> {
     try {
       await admin.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BIGINT NOT NULL)');
       await admin.run(`INSERT INTO t SELECT i, 0 FROM range(1, ${rows + 1}) r(i)`);
-      await admin.run('CHECKPOINT');
+      if (!settings.memory) await admin.run('CHECKPOINT');
       for (let i = 0; i < settings.poolMax; i++) raws.push(await RawLane.open(database));
       const threads = Number(
         (await admin.runAndReadAll("SELECT current_setting('threads')")).getRowsJS()[0][0],
       );
       ctx.log(
-        `One-row UPDATE per transaction on ${path} (${fsKind(dir)}); ${settings.levels.join('/')} ` +
+        `One-row UPDATE per transaction on ${path} (${settings.memory ? 'no fsync' : fsKind(dir)}); ` +
+          `${settings.levels.join('/')} ` +
           `callers; pool max ${settings.poolMax} (and as many raw connections); ` +
           `${settings.rounds} rounds of ${settings.roundMs / 1000} s, sides alternating every ` +
           `${settings.batch} updates per caller; DuckDB ` +
@@ -200,9 +204,9 @@ async function runTransactionsBenchmark(ctx: BenchContext): Promise<void> {
       const levels: LevelResult[] = [];
       for (const concurrency of settings.levels) {
         levels.push(
-          await measureLevel(ctx, concurrency, ops(concurrency), settings, () =>
-            admin.run('CHECKPOINT').then(() => undefined),
-          ),
+          await measureLevel(ctx, concurrency, ops(concurrency), settings, async () => {
+            if (!settings.memory) await admin.run('CHECKPOINT');
+          }),
         );
       }
 
@@ -211,7 +215,8 @@ async function runTransactionsBenchmark(ctx: BenchContext): Promise<void> {
       const consistent = sum === committed;
       ctx.log(
         `\nConsistency: ${formatInt(committed)} transactions reported committed, sum(v) = ` +
-          `${formatInt(sum)}: ${consistent ? 'equal' : 'MISMATCH'}; WAL ${walKb(path)} KiB at the end.`,
+          `${formatInt(sum)}: ${consistent ? 'equal' : 'MISMATCH'}` +
+          (settings.memory ? '.' : `; WAL ${walKb(path)} KiB at the end.`),
       );
       printReport(ctx, levels, settings);
       const file = await ctx.writeResults('transactions', {
@@ -225,7 +230,7 @@ async function runTransactionsBenchmark(ctx: BenchContext): Promise<void> {
           loadAverage: os.loadavg(),
           uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE),
           duckdbThreads: threads,
-          filesystem: fsKind(dir),
+          filesystem: settings.memory ? ':memory:' : fsKind(dir),
         },
         settings,
         sql: UPDATE,

@@ -25,31 +25,31 @@ describe('classifyDriverError', () => {
   it.each([
     [
       'Constraint Error: Duplicate key "id: 1" violates primary key constraint.',
-      'ConstraintViolationError:unique',
+      'UniqueViolationError:unique',
     ],
     [
       'Constraint Error: Duplicate key "name: a" violates unique constraint.',
-      'ConstraintViolationError:unique',
+      'UniqueViolationError:unique',
     ],
     [
       'Constraint Error: PRIMARY KEY or UNIQUE constraint violation: duplicate key "1"',
-      'ConstraintViolationError:unique',
+      'UniqueViolationError:unique',
     ],
     [
       'TransactionContext Error: Failed to commit: PRIMARY KEY or UNIQUE constraint violation',
-      'ConstraintViolationError:unique',
+      'UniqueViolationError:unique',
     ],
     [
       'Constraint Error: NOT NULL constraint failed: kids.name',
-      'ConstraintViolationError:not_null',
+      'NotNullViolationError:not_null',
     ],
     [
       'Constraint Error: CHECK constraint failed on table kids with expression CHECK((age >= 0))',
-      'ConstraintViolationError:check',
+      'CheckViolationError:check',
     ],
     [
       'Constraint Error: Violates foreign key constraint because key "id: 99" does not exist in the referenced table',
-      'ConstraintViolationError:foreign_key',
+      'ForeignKeyViolationError:foreign_key',
     ],
     ['TransactionContext Error: Conflict on update!', 'TransactionConflictError'],
     ['TransactionContext Error: Conflict on tuple deletion!', 'TransactionConflictError'],

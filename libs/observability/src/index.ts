@@ -15,6 +15,7 @@ export { LoggingModule } from './logging.module';
 export { createPinoParams, redactUrl, requestLogLevel } from './logging.options';
 export {
   LOGGING_DEFAULTS,
+  LOGGING_MODULE_OPTIONS,
   METRICS_DEFAULTS,
   METRICS_ROUTES,
   PROMETHEUS_CONTENT_TYPE,

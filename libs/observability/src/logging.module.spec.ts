@@ -135,6 +135,15 @@ describe('LoggingModule', () => {
     expect(JSON.stringify(own)).not.toContain('secret-header');
   });
 
+  it('shortens very long URLs', async () => {
+    await send('GET', `/things?q=${'a'.repeat(5000)}`);
+    const completed = linesOf(`req-${requestNumber}`).find(
+      (line) => line.msg === 'request completed',
+    ) as { req: { url: string } };
+    expect(completed.req.url).toMatch(/^\/things\?q=a+\.\.\.\(2962 more\)$/);
+    expect(completed.req.url.length).toBeLessThan(2100);
+  });
+
   it('logs client errors at warn', async () => {
     await send('GET', '/missing');
     const completed = linesOf(`req-${requestNumber}`).find((l) => l.msg === 'request completed');

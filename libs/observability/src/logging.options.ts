@@ -9,11 +9,14 @@ import type { LoggingModuleOptions } from './observability.interfaces';
 /** Query parameters whose values never reach the log (a key sent in the URL by mistake). */
 const SECRET_PARAM = /key|token|secret|passw|auth|signature|session|cookie/i;
 
+/** Longest URL written to the log; hostile clients send URLs of many kilobytes. */
+const MAX_LOGGED_URL = 2048;
+
 /** The request as pino's standard serializer gives it. */
 interface SerializedRequest {
   id: unknown;
   method: string;
-  url: string;
+  url?: string;
   headers: Record<string, unknown>;
   remoteAddress?: string;
   remotePort?: number;
@@ -34,6 +37,12 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, start)}?${query.join('&')}`;
 }
 
+function truncate(url: string): string {
+  return url.length <= MAX_LOGGED_URL
+    ? url
+    : `${url.slice(0, MAX_LOGGED_URL)}...(${url.length - MAX_LOGGED_URL} more)`;
+}
+
 /**
  * The request fields worth a log line: id, method, URL (secret query values redacted), headers
  * (credentials redacted by `redact`), peer. Never the body, the parsed query or route params.
@@ -42,7 +51,7 @@ function serializeRequest(req: SerializedRequest): SerializedRequest {
   return {
     id: req.id,
     method: req.method,
-    url: redactUrl(req.url),
+    url: truncate(redactUrl(req.url ?? '')),
     headers: req.headers,
     remoteAddress: req.remoteAddress,
     remotePort: req.remotePort,
@@ -68,9 +77,9 @@ export function requestLogLevel(
 
 /**
  * Builds the `nestjs-pino` parameters: JSON lines with ISO timestamps and upper-case level names
- * (`INFO`, `WARN`, ...), the
- * request id (Fastify's `request.id`, the one echoed in `X-Request-Id`) as `reqId` on every line
- * logged while a request is served, one completion line per request, and credentials redacted.
+ * (`INFO`, `WARN`, ...); the request id (Fastify's `request.id`, the one echoed in
+ * `X-Request-Id`) as `reqId` on every line logged while a request is served; one completion line
+ * per request; credentials redacted.
  */
 export function createPinoParams(options: LoggingModuleOptions = {}): Params {
   const level = options.level ?? LOGGING_DEFAULTS.level;

@@ -62,6 +62,7 @@ export class QueryCache implements OnApplicationShutdown {
   >();
   private readonly generations = new Map<string, number>();
   private readonly failedReads = new WeakSet<unknown[]>();
+  private readonly creatingTokens = new Map<string, Promise<string | undefined>>();
   private dirty = false;
   /** Bumped by invalidateAll: a load that started before it never stores. */
   private everything = 0;
@@ -197,28 +198,35 @@ export class QueryCache implements OnApplicationShutdown {
     return value;
   }
 
-  /** Creates missing tag tokens (and the epoch); `undefined` when they could not be written. */
+  /**
+   * Creates missing tag tokens (and the epoch) before a load; `undefined` when they could not be
+   * written. Concurrent loads in this process share one creation per token, so entries loaded
+   * together under a cold tag do not overwrite each other's token.
+   */
   private async ensureTokens(
     tags: readonly string[],
     epoch: string | undefined,
     tokens: (string | undefined)[],
   ): Promise<Snapshot | undefined> {
-    const missing: { key: string; value: string }[] = [];
-    const filled = tokens.map((current, i) => {
-      if (current !== undefined) return current;
-      const fresh = token();
-      missing.push({ key: tagKey(tags[i]), value: fresh });
-      return fresh;
-    });
-    let currentEpoch = epoch;
-    if (currentEpoch === undefined) {
-      currentEpoch = token();
-      missing.push({ key: EPOCH_KEY, value: currentEpoch });
-    }
-    if (missing.length > 0 && (await this.guard(() => this.cache.mset(missing))) === FAILED) {
-      return undefined;
-    }
+    const keys = [EPOCH_KEY, ...tags.map(tagKey)];
+    const values = await Promise.all(
+      [epoch, ...tokens].map((current, i) => current ?? this.createToken(keys[i])),
+    );
+    if (values.some((value) => value === undefined)) return undefined;
+    const [currentEpoch, ...filled] = values as string[];
     return { epoch: currentEpoch, tokens: filled };
+  }
+
+  private createToken(key: string): Promise<string | undefined> {
+    let creation = this.creatingTokens.get(key);
+    if (!creation) {
+      const fresh = token();
+      creation = this.guard(() => this.cache.set(key, fresh))
+        .then((result) => (result === FAILED ? undefined : fresh))
+        .finally(() => this.creatingTokens.delete(key));
+      this.creatingTokens.set(key, creation);
+    }
+    return creation;
   }
 
   private async invalidateNow(tags: readonly string[]): Promise<void> {
