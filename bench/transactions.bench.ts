@@ -111,7 +111,7 @@ const benchmark: Benchmark = {
   description: '@Transactional() one-row updates/s against raw BEGIN/UPDATE/COMMIT',
   options: [
     '--levels=1,4           concurrent callers (each on its own row)',
-    '--rounds=5             rounds per level (one sample per side each)',
+    '--rounds=7             rounds per level (one sample per side each)',
     '--round=3              seconds per round, the three sides together',
     '--batch=12             updates per batch and caller (sides alternate every batch)',
     '--warmup=0.5           seconds per side before the first round',
@@ -126,7 +126,7 @@ function readSettings(ctx: BenchContext): Settings {
   const { args } = ctx;
   return {
     levels: args.integers('levels', [1, 4]),
-    rounds: Math.round(args.number('rounds', 5)),
+    rounds: Math.round(args.number('rounds', 7)),
     roundMs: args.number('round', 3) * 1000,
     batch: Math.round(args.number('batch', 12)),
     warmupMs: args.number('warmup', 0.5) * 1000,

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CacheMetrics } from './cache.metrics';
+import { ResilienceMetrics } from './resilience.metrics';
 import { DatabaseMetrics } from './database.metrics';
 import { HttpMetrics } from './http.metrics';
 import { MetricsController } from './metrics.controller';
@@ -21,7 +22,7 @@ import { MetricsService } from './metrics.service';
  */
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsService, HttpMetrics, DatabaseMetrics, CacheMetrics],
+  providers: [MetricsService, HttpMetrics, DatabaseMetrics, CacheMetrics, ResilienceMetrics],
   exports: [MetricsService],
 })
 export class MetricsModule extends MetricsConfigurableModule {
