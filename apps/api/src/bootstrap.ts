@@ -1,4 +1,5 @@
 import { type LogLevel as NestLogLevel, Logger } from '@nestjs/common';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -11,6 +12,7 @@ import {
   clientErrorHandler,
   frameworkErrors,
   hardenFastify,
+  rateLimitOptions,
   requestIdFrom,
 } from './common/http-hardening';
 import { createValidationPipe } from './common/validation';
@@ -61,6 +63,9 @@ export async function createApp(
   app.useLogger(app.get(JsonLogger));
   app.flushLogs();
   hardenFastify(app.getHttpAdapter().getInstance());
+  if (config.rateLimitPerMinute !== undefined) {
+    await app.register(fastifyRateLimit, rateLimitOptions(config.rateLimitPerMinute));
+  }
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(app.get(DatabaseExceptionHandler)));
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './api-error';
 import { parseJsonBody } from './json-body.parser';
@@ -130,4 +131,24 @@ export function hardenFastify(fastify: FastifyInstance): void {
       request.body = {};
     done();
   });
+}
+
+/**
+ * `RATE_LIMIT_PER_MINUTE`: requests per client address across all of `/api/v1` in any 60 s
+ * (operations endpoints are never limited); past it, 429 `RATE_LIMITED` with `Retry-After`.
+ */
+export function rateLimitOptions(perMinute: number): RateLimitPluginOptions {
+  return {
+    max: perMinute,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    // The matched route, not the raw URL (which may be percent-encoded).
+    allowList: (request) => !(request.routeOptions?.url ?? request.url).startsWith('/api/v1/'),
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s.`), {
+        statusCode: 429,
+        expose: true,
+      }),
+  };
 }
