@@ -25,7 +25,17 @@ const logger = new Logger('QueryCache');
  */
 export function createCacheStore(options: Required<QueryCacheModuleOptions>): CacheStoreHandle {
   if (options.store === 'memory') {
-    const keyv = new Keyv({ store: new KeyvCacheableMemory({ lruSize: options.maxEntries }) });
+    // QueryCache stores JSON text and never mutates entries: no cloning, no (de)serialization,
+    // and one shard (hashing every key to pick a shard costs more than it saves here).
+    const keyv = new Keyv({
+      store: new KeyvCacheableMemory({
+        lruSize: options.maxEntries,
+        storeHashSize: 1,
+        useClone: false,
+      }),
+      serialize: undefined,
+      deserialize: undefined,
+    });
     return { kind: 'memory', keyv, isReady: () => true, close: async () => undefined };
   }
   const client = createClient({

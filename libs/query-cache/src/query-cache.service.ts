@@ -273,6 +273,16 @@ export class QueryCache implements OnApplicationShutdown {
 
   /** Runs one store call within `opTimeoutMs`, through the breaker; failures are counted, not thrown. */
   private async guard<T>(call: () => Promise<T>): Promise<T | Failed> {
+    if (this.store.kind === 'memory') {
+      // An in-process store cannot hang or go away: no timer, no breaker.
+      try {
+        return await call();
+      } catch (error) {
+        this.counters.errors++;
+        this.logger.debug(`Cache call failed: ${String(error)}`);
+        return FAILED;
+      }
+    }
     if (!this.breaker.allow()) return FAILED;
     if (!this.store.isReady()) {
       // Disconnected: fail at once rather than wait for a reconnect.

@@ -44,17 +44,41 @@ function toModelConfig(row: ModelConfigRow): ModelConfig {
 }
 
 /**
- * Cache tags. A write invalidates its usage type's entries, the written id and the global lists,
- * never everything (except reset).
+ * Cache tags. A write invalidates only what it can change: a config's text (its name, parameters)
+ * touches its id, its usage type's full-config entries and the grouped list; a structural change
+ * (slot, model, provider, enabled) also its chains, the summary and the provider lists. Only
+ * reset invalidates everything.
  */
 const TAG = {
-  usageType: (usageType: string) => `usage-type:${usageType}`,
+  /** Full configs of a usage type: its active model, model validation. */
+  configs: (usageType: string) => `configs:${usageType}`,
+  /** The shape of a usage type's chain: model ids, order, enabled flags. */
+  chain: (usageType: string) => `chain:${usageType}`,
   id: (id: string) => `id:${id}`,
   /** Every by-id entry: for writes that delete many rows at once. */
   ids: 'ids',
-  /** Global lists: grouped, usage-type summary, provider models. */
-  lists: 'lists',
+  /** The grouped list of full configs. */
+  grouped: 'grouped',
+  /** Lists of model ids and counts: usage-type summary, provider models. */
+  structure: 'structure',
 } as const;
+
+/** Fields whose change reshapes chains, summaries and provider lists (not just one config's text). */
+const STRUCTURAL: readonly (keyof ModelConfigFields)[] = [
+  'usageType',
+  'priority',
+  'modelId',
+  'provider',
+  'enabled',
+];
+
+/** Every tag a whole usage type's entries carry, plus the global lists. */
+const usageTypeTags = (usageType: string) => [
+  TAG.configs(usageType),
+  TAG.chain(usageType),
+  TAG.grouped,
+  TAG.structure,
+];
 
 /** Cache keys; user values are JSON-encoded so no two keys can collide. */
 const key = (kind: string, ...parts: string[]) => `${kind}:${JSON.stringify(parts)}`;
@@ -101,7 +125,7 @@ export class ModelConfigsRepository {
         );
         return rows.map(toModelConfig);
       },
-      { tags: [TAG.lists] },
+      { tags: [TAG.grouped] },
     );
   }
 
@@ -141,7 +165,7 @@ export class ModelConfigsRepository {
         );
         return row && toModelConfig(row);
       },
-      { tags: [TAG.usageType(usageType)] },
+      { tags: [TAG.configs(usageType)] },
     );
   }
 
@@ -160,7 +184,7 @@ export class ModelConfigsRepository {
         if (rows.length === 0) return null;
         return rows.filter((row) => row.enabled).map((row) => row.model_id);
       },
-      { tags: [TAG.usageType(usageType)] },
+      { tags: [TAG.chain(usageType)] },
     );
   }
 
@@ -176,7 +200,7 @@ export class ModelConfigsRepository {
         );
         return row && toModelConfig(row);
       },
-      { tags: [TAG.usageType(usageType)] },
+      { tags: [TAG.configs(usageType)] },
     );
   }
 
@@ -192,7 +216,7 @@ export class ModelConfigsRepository {
         );
         return rows.map((row) => row.model_id);
       },
-      { tags: [TAG.lists] },
+      { tags: [TAG.structure] },
     );
   }
 
@@ -207,7 +231,7 @@ export class ModelConfigsRepository {
                   arg_min(model_id, priority) FILTER (WHERE enabled) AS "activeModelId"
            FROM model_configs GROUP BY usage_type ORDER BY usage_type`,
         ),
-      { tags: [TAG.lists] },
+      { tags: [TAG.structure] },
     );
   }
 
@@ -225,7 +249,7 @@ export class ModelConfigsRepository {
        RETURNING ${COLUMNS}`,
       [randomUUID(), ...values(fields), now],
     );
-    await this.cache.invalidate([TAG.usageType(fields.usageType), TAG.lists]);
+    await this.cache.invalidate(usageTypeTags(fields.usageType));
     return toModelConfig(row as ModelConfigRow);
   }
 
@@ -237,7 +261,7 @@ export class ModelConfigsRepository {
        WHERE NOT EXISTS (SELECT 1 FROM model_configs WHERE usage_type = $2 AND priority = $3)`,
       [randomUUID(), ...values(fields), now],
     );
-    if (rowsChanged > 0) await this.cache.invalidate([TAG.usageType(fields.usageType), TAG.lists]);
+    if (rowsChanged > 0) await this.cache.invalidate(usageTypeTags(fields.usageType));
     return rowsChanged > 0;
   }
 
@@ -258,12 +282,16 @@ export class ModelConfigsRepository {
        RETURNING ${COLUMNS}`,
       [current.id, current.version, ...values(fields), now],
     );
-    await this.cache.invalidate([
-      TAG.id(current.id),
-      TAG.usageType(current.usageType),
-      TAG.usageType(fields.usageType),
-      TAG.lists,
-    ]);
+    const structural = STRUCTURAL.some((field) => current[field] !== fields[field]);
+    await this.cache.invalidate(
+      structural
+        ? [
+            TAG.id(current.id),
+            ...usageTypeTags(current.usageType),
+            ...usageTypeTags(fields.usageType),
+          ]
+        : [TAG.id(current.id), TAG.configs(current.usageType), TAG.grouped],
+    );
     return row && toModelConfig(row);
   }
 
@@ -272,7 +300,7 @@ export class ModelConfigsRepository {
     const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE id = $1', [
       config.id,
     ]);
-    await this.cache.invalidate([TAG.id(config.id), TAG.usageType(config.usageType), TAG.lists]);
+    await this.cache.invalidate([TAG.id(config.id), ...usageTypeTags(config.usageType)]);
     return rowsChanged > 0;
   }
 
@@ -282,7 +310,7 @@ export class ModelConfigsRepository {
       'DELETE FROM model_configs WHERE usage_type = $1',
       [usageType],
     );
-    await this.cache.invalidate([TAG.usageType(usageType), TAG.ids, TAG.lists]);
+    await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
     return rowsChanged;
   }
 
