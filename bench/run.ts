@@ -15,6 +15,7 @@ import { writeResultsFile } from './support/report';
  */
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   pool: async () => (await import('./pool.bench')).default,
+  resilience: async () => (await import('./resilience.bench')).default,
   transactions: async () => (await import('./transactions.bench')).default,
   cache: async () => (await import('./cache.bench')).default,
 };

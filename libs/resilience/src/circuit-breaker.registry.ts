@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { timeout as cockatielTimeout, TaskCancelledError, TimeoutStrategy } from 'cockatiel';
+import {
+  timeout as cockatielTimeout,
+  TaskCancelledError,
+  type TimeoutPolicy,
+  TimeoutStrategy,
+} from 'cockatiel';
 import { statementSignalStorage } from '@lib/duckdb';
 import { CircuitBreaker } from './circuit-breaker';
 import { type Clock, systemClock } from './clock';
@@ -27,6 +32,7 @@ export class CircuitBreakerRegistry {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly retries = new Map<string, RetryPolicy>();
   private readonly budgets = new Map<string, RetryBudget>();
+  private readonly timeouts = new Map<number, TimeoutPolicy>();
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly created: ((breaker: CircuitBreaker) => void)[] = [];
@@ -114,7 +120,11 @@ export class CircuitBreakerRegistry {
    * `AbortSignal` it runs under aborts, which interrupts any DuckDB statement it has running.
    */
   async timeout<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-    const policy = cockatielTimeout(ms, TimeoutStrategy.Aggressive);
+    let policy = this.timeouts.get(ms);
+    if (!policy) {
+      policy = cockatielTimeout(ms, TimeoutStrategy.Aggressive);
+      this.timeouts.set(ms, policy);
+    }
     try {
       return await policy.execute(({ signal }) => statementSignalStorage.run(signal, fn));
     } catch (error) {

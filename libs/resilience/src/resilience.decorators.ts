@@ -1,5 +1,7 @@
 import { currentTransaction } from '@lib/duckdb';
+import type { CircuitBreaker as CircuitBreakerPolicy } from './circuit-breaker';
 import type { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import type { RetryPolicy } from './retry.policy';
 import { REGISTRY_REF, RESILIENCE_METADATA } from './resilience.constants';
 import type { BreakerOptions, RetryOptions } from './resilience.interfaces';
 
@@ -61,9 +63,17 @@ export interface RetryDecoratorOptions extends RetryOptions {
 export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
   return (target, propertyKey, descriptor) => {
     const { dependency = `${target.constructor.name}.${String(propertyKey)}`, ...retry } = options;
-    return policyDecorator('Retry', (registry, invoke) =>
-      currentTransaction() ? invoke() : registry.retry(dependency, retry).execute(invoke),
-    )(target, propertyKey, descriptor);
+    // Looked up once per application, not on every call.
+    const policies = new WeakMap<CircuitBreakerRegistry, RetryPolicy>();
+    return policyDecorator('Retry', (registry, invoke) => {
+      if (currentTransaction()) return invoke();
+      let policy = policies.get(registry);
+      if (!policy) {
+        policy = registry.retry(dependency, retry);
+        policies.set(registry, policy);
+      }
+      return policy.execute(invoke);
+    })(target, propertyKey, descriptor);
   };
 }
 
@@ -74,9 +84,15 @@ export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
  * @example \@CircuitBreaker('llm-gateway')
  */
 export function CircuitBreaker(name: string, overrides: BreakerOptions = {}): MethodDecorator {
-  return policyDecorator('CircuitBreaker', (registry, invoke) =>
-    registry.get(name, overrides).execute(invoke),
-  );
+  const breakers = new WeakMap<CircuitBreakerRegistry, CircuitBreakerPolicy>();
+  return policyDecorator('CircuitBreaker', (registry, invoke) => {
+    let breaker = breakers.get(registry);
+    if (!breaker) {
+      breaker = registry.get(name, overrides);
+      breakers.set(registry, breaker);
+    }
+    return breaker.execute(invoke);
+  });
 }
 
 /**
