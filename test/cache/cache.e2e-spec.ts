@@ -121,7 +121,7 @@ describe.each(STORES)('query cache over HTTP (%s store)', (store) => {
       expect(keys).toEqual(
         expect.arrayContaining([
           `${NAMESPACE}::epoch`,
-          `${NAMESPACE}::t:usage-type:${ut}`,
+          `${NAMESPACE}::t:configs:${ut}`,
           `${NAMESPACE}::v:active:${JSON.stringify([ut])}`,
           `${NAMESPACE}::v:id:${JSON.stringify([created.id])}`,
         ]),
