@@ -1,4 +1,11 @@
-import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
+import {
+  ApiProperty,
+  ApiPropertyOptional,
+  IntersectionType,
+  OmitType,
+  PartialType,
+  PickType,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -75,42 +82,16 @@ export class UpdateModelConfigDto extends PartialType(CreateModelConfigDto, {
   skipNullProperties: false,
 }) {}
 
-/** The body of `PUT /model-configs/by-slot/:usageType/:priority`. */
-export class UpsertModelConfigDto extends PartialType(
-  PickType(CreateModelConfigDto, ['usageType', 'priority'] as const),
-  { skipNullProperties: false },
-) {
-  @ApiProperty({ example: 'openrouter/auto' })
-  @IsDefined()
-  @IsString()
-  @Length(1, 256)
-  @Matches(NO_CONTROL_CHARS, { message: 'modelId must not contain control characters' })
-  modelId!: string;
-
-  @ApiProperty({ example: 'OpenRouter Auto' })
-  @IsDefined()
-  @IsString()
-  @Length(1, 256)
-  @Matches(NO_CONTROL_CHARS, { message: 'modelName must not contain control characters' })
-  modelName!: string;
-
-  @ApiProperty({ example: 'openrouter' })
-  @IsDefined()
-  @IsString()
-  @Length(1, 64)
-  @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
-  provider!: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {} })
-  @IsOmittable()
-  @IsParameters()
-  parameters?: Record<string, unknown>;
-
-  @ApiPropertyOptional({ default: true })
-  @IsOmittable()
-  @IsBoolean()
-  enabled?: boolean;
-}
+/**
+ * The body of `PUT /model-configs/by-slot/:usageType/:priority`: the create body, where
+ * `usageType` and `priority` may be left out (the path gives them) or repeat the path.
+ */
+export class UpsertModelConfigDto extends IntersectionType(
+  OmitType(CreateModelConfigDto, ['usageType', 'priority'] as const),
+  PartialType(PickType(CreateModelConfigDto, ['usageType', 'priority'] as const), {
+    skipNullProperties: false,
+  }),
+) {}
 
 /** The body of `POST /model-configs/bulk`. */
 export class BulkCreateModelConfigsDto {
