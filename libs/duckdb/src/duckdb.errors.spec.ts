@@ -39,10 +39,7 @@ describe('classifyDriverError', () => {
       'TransactionContext Error: Failed to commit: PRIMARY KEY or UNIQUE constraint violation',
       'UniqueViolationError:unique',
     ],
-    [
-      'Constraint Error: NOT NULL constraint failed: kids.name',
-      'NotNullViolationError:not_null',
-    ],
+    ['Constraint Error: NOT NULL constraint failed: kids.name', 'NotNullViolationError:not_null'],
     [
       'Constraint Error: CHECK constraint failed on table kids with expression CHECK((age >= 0))',
       'CheckViolationError:check',
