@@ -84,8 +84,13 @@ describe.each(STORES)('query cache over HTTP (%s store)', (store) => {
     expect(body.info.cache).toEqual(
       expect.objectContaining({ status: 'up', store, connected: true, degraded: false }),
     );
-    expect(await cacheStats()).toEqual(
+    const stats = await cacheStats();
+    expect(stats).toEqual(
       expect.objectContaining({ store, connected: true, errors: 0, bypassed: 0 }),
+    );
+    // Field for field as API.md §3 lists them.
+    expect(Object.keys(stats).sort()).toEqual(
+      ['bypassed', 'connected', 'errors', 'hitRatio', 'hits', 'misses', 'store'].sort(),
     );
   });
 

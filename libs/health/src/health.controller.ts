@@ -98,10 +98,15 @@ export class HealthController {
   @ApiOperation({
     summary: 'Query cache: store, connected, hits, misses, hit ratio, errors, bypassed',
   })
-  cacheStats(): QueryCacheStats {
+  cacheStats(): Pick<
+    QueryCacheStats,
+    'store' | 'connected' | 'hits' | 'misses' | 'hitRatio' | 'errors' | 'bypassed'
+  > {
     const stats = this.cache.stats();
     if (!stats) throw new NotFoundException();
-    return stats;
+    // Exactly the fields of API.md §3; the rest (breaker state, stale values discarded) is in /metrics.
+    const { store, connected, hits, misses, hitRatio, errors, bypassed } = stats;
+    return { store, connected, hits, misses, hitRatio, errors, bypassed };
   }
 
   /** Every circuit breaker: name, state, failures, successes, rejected, openedAt; always 200. */
