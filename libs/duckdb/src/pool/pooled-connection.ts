@@ -37,6 +37,15 @@ export class PooledConnection {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
   private closed = false;
+  /** The statement running now (one at a time), for the watchdog. */
+  private running: { timedOut: boolean } | undefined;
+  /**
+   * One timer per connection, re-armed with `refresh()` for each statement (cheaper than a new
+   * timer per statement); when it fires with a statement still running, that statement is
+   * interrupted. It never keeps the process alive.
+   */
+  private watchdog: NodeJS.Timeout | undefined;
+  private mostRecentSql: string | undefined;
 
   constructor(
     /** Pool-unique number, for logs and tests. */
@@ -79,6 +88,20 @@ export class PooledConnection {
     return result;
   }
 
+  private armWatchdog(timeoutMs: number): void {
+    if (timeoutMs <= 0) return;
+    if (this.watchdog) {
+      this.watchdog.refresh();
+      return;
+    }
+    this.watchdog = setTimeout(() => {
+      if (!this.running) return;
+      this.running.timedOut = true;
+      this.interrupt();
+    }, timeoutMs);
+    this.watchdog.unref();
+  }
+
   /** Resolves once every statement queued so far on this connection has settled. */
   settled(): Promise<void> {
     return this.tail.then(() => undefined);
@@ -93,6 +116,7 @@ export class PooledConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.watchdog) clearTimeout(this.watchdog);
     for (const statement of this.statements.values()) statement.destroySync();
     this.statements.clear();
     this.raw.closeSync();
@@ -112,19 +136,14 @@ export class PooledConnection {
     const timeoutMs = this.options.queryTimeoutMs;
     const signal = statementSignalStorage.getStore();
     if (signal?.aborted) throw new QueryTimeoutError(timeoutMs, context);
+    const running = { timedOut: false };
     const onAbort = () => {
-      timedOut = true;
+      running.timedOut = true;
       this.interrupt();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            this.interrupt();
-          }, timeoutMs)
-        : undefined;
+    this.running = running;
+    this.armWatchdog(timeoutMs);
     try {
       const fault = this.options.faults?.injector?.(sql);
       if (fault) throw fault;
@@ -140,7 +159,7 @@ export class PooledConnection {
       // synchronously (runAndReadAll() costs two more trips per statement).
       return readMaterialized(await statement.run(), statement);
     } catch (error) {
-      if (timedOut) throw new QueryTimeoutError(timeoutMs, context, { cause: error });
+      if (running.timedOut) throw new QueryTimeoutError(timeoutMs, context, { cause: error });
       const classified = classifyDriverError(error, context);
       if (isBrokenConnectionError(error)) this.broken = true;
       else if (classified instanceof QueryFailedError) this.broken = !(await this.isAlive());
@@ -148,7 +167,7 @@ export class PooledConnection {
         ? new DatabaseUnavailableError('A database connection broke.', { cause: error }, context)
         : classified;
     } finally {
-      if (timer) clearTimeout(timer);
+      this.running = undefined;
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -167,13 +186,17 @@ export class PooledConnection {
   private async prepare(sql: string): Promise<DuckDBPreparedStatement> {
     const cached = this.statements.get(sql);
     if (cached) {
-      // Re-insert to mark it most recently used.
-      this.statements.delete(sql);
-      this.statements.set(sql, cached);
+      // Re-insert to mark it most recently used (unless it already is).
+      if (this.mostRecentSql !== sql) {
+        this.statements.delete(sql);
+        this.statements.set(sql, cached);
+        this.mostRecentSql = sql;
+      }
       return cached;
     }
     const statement = await this.raw.prepare(sql);
     this.statements.set(sql, statement);
+    this.mostRecentSql = sql;
     if (this.statements.size > this.options.statementCacheSize) {
       const [oldestSql, oldest] = this.statements.entries().next().value as [
         string,
