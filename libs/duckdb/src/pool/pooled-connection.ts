@@ -35,6 +35,11 @@ export class PooledConnection {
   /** When the connection was last handed back to the pool (epoch ms). */
   idleSince = Date.now();
   private tail: Promise<unknown> = Promise.resolve();
+  /** Statements queued or running on this connection. */
+  private pending = 0;
+  private readonly settle = (): void => {
+    this.pending--;
+  };
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
   private closed = false;
   /** The statement running now (one at a time), for the watchdog. */
@@ -83,8 +88,13 @@ export class PooledConnection {
     mode: StatementMode,
     context: StatementContext,
   ): Promise<unknown> {
-    const result = this.tail.then(() => this.runNow(sql, params, mode, context));
-    this.tail = result.catch(() => undefined);
+    // With nothing queued, start at once (no extra hop through the queue).
+    this.pending++;
+    const result =
+      this.pending === 1
+        ? this.runNow(sql, params, mode, context)
+        : this.tail.then(() => this.runNow(sql, params, mode, context));
+    this.tail = result.then(this.settle, this.settle);
     return result;
   }
 
@@ -104,7 +114,12 @@ export class PooledConnection {
 
   /** Resolves once every statement queued so far on this connection has settled. */
   settled(): Promise<void> {
-    return this.tail.then(() => undefined);
+    return this.pending === 0 ? Promise.resolve() : (this.tail as Promise<void>);
+  }
+
+  /** True while statements are queued or running. */
+  get busy(): boolean {
+    return this.pending > 0;
   }
 
   /** Interrupts the statement running on this connection, if any. */

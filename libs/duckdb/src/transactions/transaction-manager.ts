@@ -160,7 +160,7 @@ export class TransactionManager {
           return await transactionStorage.run(state, fn);
         } finally {
           state.active = false;
-          await connection.settled();
+          if (connection.busy) await connection.settled();
           await this.rollback(connection);
         }
       });
@@ -290,15 +290,15 @@ export class TransactionManager {
       try {
         outcome = { ok: true, value: await transactionStorage.run(state, fn) };
         // Statements the unit started but did not await must settle before the verdict.
-        await connection.settled();
+        if (connection.busy) await connection.settled();
         if (!state.rollbackOnly && state.hooks.beforeCommit.length > 0) {
           await transactionStorage.run(state, () => this.runBeforeCommit(state));
-          await connection.settled();
+          if (connection.busy) await connection.settled();
         }
       } catch (error) {
         outcome = { ok: false, error };
         markRollbackOnly(state, error);
-        await connection.settled();
+        if (connection.busy) await connection.settled();
       }
       if (timer) clearTimeout(timer);
       state.active = false;
