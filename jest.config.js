@@ -1,6 +1,6 @@
 /** @type {import('jest').Config} */
 const moduleNameMapper = {
-  '^@lib/(duckdb|health|transactions|query-cache|resilience|observability)(|/.*)$': '<rootDir>/libs/$1/src$2',
+  '^@lib/(common|duckdb|health|transactions|query-cache|resilience|observability)(|/.*)$': '<rootDir>/libs/$1/src$2',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], moduleNameMapper, transform };

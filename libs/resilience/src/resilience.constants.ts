@@ -9,9 +9,6 @@ export const RESILIENCE_METADATA = 'RESILIENCE:POLICIES';
 /** Metadata key of `@UseResilience` options read by `ResilienceInterceptor`. */
 export const RESILIENCE_INTERCEPTOR_OPTIONS = 'RESILIENCE:INTERCEPTOR_OPTIONS';
 
-/** Property under which the module binds a provider instance to its application's registry. */
-export const REGISTRY_REF = Symbol.for('resilience:registry');
-
 /** Defaults (API.md §4: RETRY_*, BREAKER_*). */
 export const RESILIENCE_DEFAULTS: {
   retry: Required<RetryOptions>;

@@ -1,51 +1,16 @@
+import { AppBoundMethods } from '@lib/common';
 import { currentTransaction } from '@lib/duckdb';
 import type { CircuitBreaker as CircuitBreakerPolicy } from './circuit-breaker';
 import type { CircuitBreakerRegistry } from './circuit-breaker.registry';
 import type { RetryPolicy } from './retry.policy';
-import { REGISTRY_REF, RESILIENCE_METADATA } from './resilience.constants';
+import { RESILIENCE_METADATA } from './resilience.constants';
 import type { BreakerOptions, RetryOptions } from './resilience.interfaces';
 
-let fallbackRegistry: CircuitBreakerRegistry | undefined;
-
-/** Called by `ResilienceModule` at startup: the registry for objects Nest did not create. */
-export function setFallbackRegistry(registry: CircuitBreakerRegistry | undefined): void {
-  fallbackRegistry = registry;
-}
-
-type AnyMethod = (...args: unknown[]) => unknown;
-type Apply = (registry: CircuitBreakerRegistry, invoke: () => Promise<unknown>) => Promise<unknown>;
-
-/** Wraps a method with a policy, keeping its metadata (routes, Swagger, other decorators). */
-function policyDecorator(kind: string, apply: Apply): MethodDecorator {
-  return (target, propertyKey, descriptor) => {
-    const where = `@${kind} on ${target.constructor.name}.${String(propertyKey)}`;
-    const original = descriptor.value as unknown as AnyMethod;
-    if (typeof original !== 'function') throw new TypeError(`${where}: not a method`);
-    const wrapped = function (
-      this: Record<symbol, CircuitBreakerRegistry | undefined>,
-      ...args: unknown[]
-    ) {
-      const registry = this?.[REGISTRY_REF] ?? fallbackRegistry;
-      if (!registry) {
-        return Promise.reject(
-          new Error(
-            `${where}: ResilienceModule is not imported, or the application has not started.`,
-          ),
-        );
-      }
-      return apply(registry, async () => original.apply(this, args));
-    };
-    for (const key of Reflect.getOwnMetadataKeys(original)) {
-      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapped);
-    }
-    const kinds =
-      (Reflect.getOwnMetadata(RESILIENCE_METADATA, original) as string[] | undefined) ?? [];
-    Reflect.defineMetadata(RESILIENCE_METADATA, [...kinds, kind], wrapped);
-    Object.defineProperty(wrapped, 'name', { value: original.name });
-    descriptor.value = wrapped as never;
-    return descriptor;
-  };
-}
+/** Binds `@Retry` / `@CircuitBreaker` / `@Timeout` methods to their application's registry. */
+export const RESILIENT_METHODS = new AppBoundMethods<CircuitBreakerRegistry>(
+  'ResilienceModule',
+  RESILIENCE_METADATA,
+);
 
 /** Options of {@link Retry}. */
 export interface RetryDecoratorOptions extends RetryOptions {
@@ -65,7 +30,7 @@ export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
     const { dependency = `${target.constructor.name}.${String(propertyKey)}`, ...retry } = options;
     // Looked up once per application, not on every call.
     const policies = new WeakMap<CircuitBreakerRegistry, RetryPolicy>();
-    return policyDecorator('Retry', (registry, invoke) => {
+    return RESILIENT_METHODS.decorator('Retry', (registry, invoke) => {
       if (currentTransaction()) return invoke();
       let policy = policies.get(registry);
       if (!policy) {
@@ -85,7 +50,7 @@ export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
  */
 export function CircuitBreaker(name: string, overrides: BreakerOptions = {}): MethodDecorator {
   const breakers = new WeakMap<CircuitBreakerRegistry, CircuitBreakerPolicy>();
-  return policyDecorator('CircuitBreaker', (registry, invoke) => {
+  return RESILIENT_METHODS.decorator('CircuitBreaker', (registry, invoke) => {
     let breaker = breakers.get(registry);
     if (!breaker) {
       breaker = registry.get(name, overrides);
@@ -104,5 +69,5 @@ export function CircuitBreaker(name: string, overrides: BreakerOptions = {}): Me
 export function Timeout(ms: number): MethodDecorator {
   if (!Number.isInteger(ms) || ms <= 0)
     throw new TypeError('@Timeout: ms must be a positive integer');
-  return policyDecorator('Timeout', (registry, invoke) => registry.timeout(ms, invoke));
+  return RESILIENT_METHODS.decorator('Timeout', (registry, invoke) => registry.timeout(ms, invoke));
 }

@@ -1,8 +1,7 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry';
-import { REGISTRY_REF, RESILIENCE_METADATA } from './resilience.constants';
-import { setFallbackRegistry } from './resilience.decorators';
+import { RESILIENT_METHODS } from './resilience.decorators';
 
 /** Binds providers and controllers with resilience-decorated methods to this app's registry. */
 @Injectable()
@@ -13,30 +12,10 @@ export class ResilienceExplorer implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
-      const instance: unknown = wrapper.instance;
-      if (!instance || typeof instance !== 'object' || !hasPolicies(instance)) continue;
-      Object.defineProperty(instance, REGISTRY_REF, { value: this.registry, configurable: true });
-    }
-    setFallbackRegistry(this.registry);
+    RESILIENT_METHODS.bind(this.discovery, this.registry);
   }
 
   onApplicationShutdown(): void {
-    setFallbackRegistry(undefined);
+    RESILIENT_METHODS.unbind(this.registry);
   }
-}
-
-function hasPolicies(instance: object): boolean {
-  for (
-    let proto = Object.getPrototypeOf(instance);
-    proto && proto !== Object.prototype;
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const value = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
-      if (typeof value === 'function' && Reflect.hasOwnMetadata(RESILIENCE_METADATA, value))
-        return true;
-    }
-  }
-  return false;
 }

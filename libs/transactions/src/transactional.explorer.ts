@@ -1,8 +1,7 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { TransactionManager } from '@lib/duckdb';
-import { setFallbackTransactionManager } from './transactional.decorator';
-import { MANAGER_REF, TRANSACTIONAL_METADATA } from './transactions.constants';
+import { TRANSACTIONAL_METHODS } from './transactional.decorator';
 
 /**
  * Binds every provider and controller that has `@Transactional` methods to this application's
@@ -16,30 +15,10 @@ export class TransactionalExplorer implements OnModuleInit, OnApplicationShutdow
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
-      const instance: unknown = wrapper.instance;
-      if (!instance || typeof instance !== 'object' || !hasTransactionalMethods(instance)) continue;
-      Object.defineProperty(instance, MANAGER_REF, { value: this.manager, configurable: true });
-    }
-    setFallbackTransactionManager(this.manager);
+    TRANSACTIONAL_METHODS.bind(this.discovery, this.manager);
   }
 
   onApplicationShutdown(): void {
-    setFallbackTransactionManager(undefined);
+    TRANSACTIONAL_METHODS.unbind(this.manager);
   }
-}
-
-function hasTransactionalMethods(instance: object): boolean {
-  for (
-    let proto = Object.getPrototypeOf(instance);
-    proto && proto !== Object.prototype;
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const value = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
-      if (typeof value === 'function' && Reflect.hasOwnMetadata(TRANSACTIONAL_METADATA, value))
-        return true;
-    }
-  }
-  return false;
 }

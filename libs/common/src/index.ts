@@ -1,0 +1,1 @@
+export { AppBoundMethods } from './app-bound-methods';
