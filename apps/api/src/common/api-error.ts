@@ -1,4 +1,5 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { HttpException } from '@nestjs/common';
 
 /** Stable, machine-readable error codes of the public contract (API.md §2, Errors). */
 export type ErrorCode =
@@ -68,39 +69,16 @@ export function errorBody(
   message: string | string[],
   extra: Record<string, unknown> = {},
 ): ErrorBody {
-  const reason = (HttpStatus[status] ?? 'Error')
-    .toLowerCase()
-    .split('_')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join(' ');
   const normalized =
     status === 400 ? (Array.isArray(message) ? message : [message]).slice(0, 20) : message;
   return {
     statusCode: status,
-    error: REASONS[status] ?? reason,
+    error: STATUS_CODES[status] ?? 'Error',
     code,
     message: normalized,
     ...extra,
   };
 }
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  412: 'Precondition Failed',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
 
 /**
  * An error with a contract code. Throw it from services and controllers; the global filter turns it
