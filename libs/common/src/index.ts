@@ -1,1 +1,2 @@
 export { AppBoundMethods } from './app-bound-methods';
+export { withTimeout, withoutUndefined } from './helpers';

@@ -1,9 +1,10 @@
+import { withoutUndefined } from '@lib/common';
 import { DUCKDB_DEFAULTS } from './duckdb.constants';
 import type { DuckDbModuleOptions, ResolvedDuckDbOptions } from './duckdb.interfaces';
 
 /** Applies every default to user options and checks their ranges. */
 export function resolveDuckDbOptions(options: DuckDbModuleOptions): ResolvedDuckDbOptions {
-  const pool = { ...DUCKDB_DEFAULTS.pool, ...stripUndefined(options.pool ?? {}) };
+  const pool = { ...DUCKDB_DEFAULTS.pool, ...withoutUndefined(options.pool ?? {}) };
   const resolved: ResolvedDuckDbOptions = {
     path: options.path ?? DUCKDB_DEFAULTS.path,
     pool,
@@ -31,10 +32,6 @@ export function resolveDuckDbOptions(options: DuckDbModuleOptions): ResolvedDuck
     );
   }
   return resolved;
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

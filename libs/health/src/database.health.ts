@@ -1,3 +1,4 @@
+import { withTimeout } from '@lib/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   HealthIndicatorService,
@@ -111,18 +112,11 @@ export class DatabaseHealthIndicator {
     this.inFlight ??= this.client
       .query('SELECT 1 AS ok')
       .finally(() => (this.inFlight = undefined));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ProbeTimeoutError(`no answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([this.inFlight, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      this.inFlight,
+      this.timeoutMs,
+      () => new ProbeTimeoutError(`no answer within ${this.timeoutMs} ms`),
+    );
   }
 
   /** A message fit for a response body: it names the failure, never SQL, parameters or paths. */

@@ -1,3 +1,4 @@
+import { withTimeout } from '@lib/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   HealthIndicatorService,
@@ -70,15 +71,11 @@ export class PoolHealthIndicator {
   }
 
   /** Borrows and returns one connection, giving up after `databaseTimeoutMs`. */
-  private async borrowOnce(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('pool borrow timed out')), this.timeoutMs);
-    });
-    try {
-      await Promise.race([this.pool.withConnection(() => Promise.resolve()), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private borrowOnce(): Promise<void> {
+    return withTimeout(
+      this.pool.withConnection(() => Promise.resolve()),
+      this.timeoutMs,
+      () => new Error('pool borrow timed out'),
+    );
   }
 }

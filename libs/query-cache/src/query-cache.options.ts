@@ -1,3 +1,4 @@
+import { withoutUndefined } from '@lib/common';
 import { QUERY_CACHE_DEFAULTS } from './query-cache.constants';
 import type { QueryCacheModuleOptions } from './query-cache.interfaces';
 
@@ -8,7 +9,7 @@ export const RESOLVED_QUERY_CACHE_OPTIONS = 'QUERY_CACHE:RESOLVED_OPTIONS';
 export function resolveQueryCacheOptions(
   options: QueryCacheModuleOptions,
 ): Required<QueryCacheModuleOptions> {
-  const resolved = { ...QUERY_CACHE_DEFAULTS, ...stripUndefined(options) };
+  const resolved = { ...QUERY_CACHE_DEFAULTS, ...withoutUndefined(options) };
   for (const name of [
     'ttlMs',
     'opTimeoutMs',
@@ -27,8 +28,4 @@ export function resolveQueryCacheOptions(
     );
   }
   return resolved;
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

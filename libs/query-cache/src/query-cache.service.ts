@@ -1,3 +1,4 @@
+import { withTimeout } from '@lib/common';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
@@ -290,17 +291,13 @@ export class QueryCache implements OnApplicationShutdown {
       this.breaker.failure();
       return FAILED;
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
+      const { opTimeoutMs } = this.options;
+      const result = await withTimeout(
         call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`cache call exceeded ${this.options.opTimeoutMs} ms`)),
-            this.options.opTimeoutMs,
-          );
-        }),
-      ]);
+        opTimeoutMs,
+        () => new Error(`cache call exceeded ${opTimeoutMs} ms`),
+      );
       this.breaker.success();
       return result;
     } catch (error) {
@@ -308,8 +305,6 @@ export class QueryCache implements OnApplicationShutdown {
       this.breaker.failure();
       this.logger.debug(`Cache call failed: ${String(error)}`);
       return FAILED;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

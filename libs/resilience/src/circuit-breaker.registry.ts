@@ -1,3 +1,4 @@
+import { withoutUndefined } from '@lib/common';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   timeout as cockatielTimeout,
@@ -51,8 +52,8 @@ export class CircuitBreakerRegistry {
     if (!breaker) {
       const options = {
         ...RESILIENCE_DEFAULTS.breaker,
-        ...defined(this.options.breaker),
-        ...defined(overrides),
+        ...withoutUndefined(this.options.breaker),
+        ...withoutUndefined(overrides),
       };
       breaker = new CircuitBreaker(name, options, this.clock, (error) =>
         this.handler.isFailure(error),
@@ -84,8 +85,8 @@ export class CircuitBreakerRegistry {
     if (!policy) {
       const options = {
         ...RESILIENCE_DEFAULTS.retry,
-        ...defined(this.options.retry),
-        ...defined(overrides),
+        ...withoutUndefined(this.options.retry),
+        ...withoutUndefined(overrides),
       };
       policy = new RetryPolicy(
         name,
@@ -136,16 +137,10 @@ export class CircuitBreakerRegistry {
   private budget(name: string): RetryBudget {
     let budget = this.budgets.get(name);
     if (!budget) {
-      const options = { ...RESILIENCE_DEFAULTS.budget, ...defined(this.options.budget) };
+      const options = { ...RESILIENCE_DEFAULTS.budget, ...withoutUndefined(this.options.budget) };
       budget = new RetryBudget(options.ratio, options.maxTokens);
       this.budgets.set(name, budget);
     }
     return budget;
   }
-}
-
-function defined<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(value ?? {}).filter(([, v]) => v !== undefined),
-  ) as Partial<T>;
 }

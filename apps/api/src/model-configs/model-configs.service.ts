@@ -1,3 +1,4 @@
+import { withoutUndefined } from '@lib/common';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConstraintViolationError, TransactionConflictError } from '@lib/duckdb';
 import { Transactional } from '@lib/transactions';
@@ -80,7 +81,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   ): Promise<ModelConfig> {
     const current = await this.get(id);
     if (!matchesVersion(ifMatch, current.version)) throw ApiError.versionMismatch();
-    const fields: ModelConfigFields = { ...current, ...stripUndefined(dto) };
+    const fields: ModelConfigFields = { ...current, ...withoutUndefined(dto) };
     if (!changed(current, fields)) return current;
     const updated = await this.repository.update(current, fields);
     if (!updated) throw ApiError.versionMismatch('The config changed meanwhile; read it again.');
@@ -204,10 +205,6 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     for (const fields of DEFAULT_MODEL_CONFIGS) await this.repository.insert(fields, now);
     return { deleted, inserted: DEFAULT_MODEL_CONFIGS.length };
   }
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function changed(current: ModelConfig, next: ModelConfigFields): boolean {
