@@ -73,22 +73,9 @@ function converterFor(typeId: DuckDBTypeId, alias: string | undefined): Convert 
  * are chosen once per result, not per value.
  */
 export function readRows<T = Row>(reader: DuckDBResultReader): T[] {
-  const names = reader.deduplicatedColumnNames();
-  const converters = names.map((_, i) => {
-    const type = reader.columnType(i);
-    return converterFor(type.typeId, type.alias);
-  });
-  const rows = reader.getRowsJS();
-  const out = new Array<T>(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const source = rows[r];
-    const row: Row = {};
-    for (let c = 0; c < names.length; c++) {
-      const value = source[c];
-      row[names[c]] = value === null ? null : converters[c](value);
-    }
-    out[r] = row as T;
-  }
+  const shape = shapeOf(reader);
+  const out: T[] = [];
+  for (const source of reader.getRowsJS()) out.push(toRow(source, shape));
   return out;
 }
 
@@ -101,13 +88,23 @@ interface Shape {
 /** Shapes by prepared statement: worked out once, not on every read (it costs ~10 µs). */
 const shapes = new WeakMap<object, Shape>();
 
-function shapeOf(result: DuckDBMaterializedResult): Shape {
+function shapeOf(result: DuckDBMaterializedResult | DuckDBResultReader): Shape {
   const names = result.deduplicatedColumnNames();
   const converters = names.map((_, i) => {
     const type = result.columnType(i);
     return converterFor(type.typeId, type.alias);
   });
   return { names, converters };
+}
+
+/** One row object from a row of JS values, through the shape's converters. */
+function toRow<T>(source: readonly unknown[], { names, converters }: Shape): T {
+  const row: Row = {};
+  for (let c = 0; c < names.length; c++) {
+    const value = source[c];
+    row[names[c]] = value === null ? null : converters[c](value);
+  }
+  return row as T;
 }
 
 /**
@@ -120,16 +117,10 @@ export function readMaterialized<T = Row>(result: DuckDBMaterializedResult, shap
     shape = shapeOf(result);
     shapes.set(shapeKey, shape);
   }
-  const { names, converters } = shape;
   const out: T[] = [];
   for (let chunk = 0; chunk < result.chunkCount; chunk++) {
     for (const source of result.getChunk(chunk).convertRows(JSDuckDBValueConverter)) {
-      const row: Row = {};
-      for (let c = 0; c < names.length; c++) {
-        const value = source[c];
-        row[names[c]] = value === null ? null : converters[c](value);
-      }
-      out.push(row as T);
+      out.push(toRow(source, shape));
     }
   }
   return out;
