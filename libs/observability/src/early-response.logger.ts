@@ -20,7 +20,7 @@ export class EarlyResponseLogger implements OnModuleInit {
 
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
-    if (adapter?.getType() !== 'fastify') return;
+    if (adapter?.getType() !== 'fastify' || this.options.level === 'silent') return;
     adapter.getInstance<FastifyInstance>().addHook('onResponse', (request, reply, done) => {
       // pino-http marks the raw requests it saw; it logs those itself.
       if (!('allLogs' in request.raw)) this.log(request, reply);

@@ -102,6 +102,10 @@ export function createPinoParams(options: LoggingModuleOptions = {}): Params {
       requestLogLevel(quietRoutes, req.url, res.statusCode, error),
     autoLogging: level !== 'silent',
   };
-  // The middleware stays on even when silent, so that tests run the request path production runs.
-  return { pinoHttp: options.destination ? [pinoHttp, options.destination] : pinoHttp };
+  return {
+    pinoHttp: options.destination ? [pinoHttp, options.destination] : pinoHttp,
+    // Silent: no request middleware at all. Even with nothing to write, pino-http builds a
+    // redacted child logger for every request, which costs more than serving a cached read.
+    forRoutes: level === 'silent' ? [] : undefined,
+  };
 }

@@ -16,6 +16,13 @@ export interface QueryCacheModuleOptions {
   breakerThreshold?: number;
   /** How long the breaker stays open before one trial call. Default 2000 ms. */
   breakerResetMs?: number;
+  /**
+   * Rendered responses of `@CacheResponse()` routes kept in this process (least recently used
+   * evicted); 0 turns the response cache off. Default 1000.
+   */
+  responseEntries?: number;
+  /** Larger response bodies are not kept. Default 262144 (256 KiB). */
+  responseMaxBytes?: number;
 }
 
 /** Options of one `getOrLoad` call. */
@@ -24,6 +31,18 @@ export interface GetOrLoadOptions {
   tags: readonly string[];
   /** Overrides the module's `ttlMs`. */
   ttlMs?: number;
+}
+
+/** Counters of the response cache of `@CacheResponse()` routes. */
+export interface ResponseCacheStats {
+  /** Requests answered with a kept response. */
+  hits: number;
+  /** Requests to `@CacheResponse()` routes that ran their handler. */
+  misses: number;
+  /** Responses kept. */
+  stored: number;
+  /** Responses kept now. */
+  entries: number;
 }
 
 /** Counters of the cache, the body of `GET /health/cache`. */

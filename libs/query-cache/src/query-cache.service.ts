@@ -12,13 +12,25 @@ import type {
   QueryCacheStats,
 } from './query-cache.interfaces';
 import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
+import { responseScopes } from './response-scope';
 import { StoreBreaker } from './store-breaker';
+import { TagVersions } from './tag-versions';
 
-/** What a cached entry holds: the JSON text, the epoch and the tag tokens it was loaded under. */
+/**
+ * What a cached entry holds: the JSON text, the epoch and the tag tokens it was loaded under, and
+ * when it expires (epoch ms; absent in entries written before it was added).
+ */
 interface Entry {
   v: string;
   e: string;
   t: string[];
+  x?: number;
+}
+
+/** A loaded (or cached) value and when it expires (epoch ms). */
+interface Loaded<T> {
+  value: T;
+  expiresAt: number;
 }
 
 /** The epoch and tag tokens a load started under. */
@@ -44,7 +56,8 @@ const tagKey = (tag: string) => `t:${tag}`;
  *   is a hit only while they are unchanged, so invalidating a tag is one write, whatever the
  *   number of entries, and works for every process sharing a Redis.
  * - **No stale stores**: a load that raced an invalidation (it read the database before a write
- *   committed) does not store its value: per-tag generation counters in this process tell.
+ *   committed) does not store its value: per-tag versions in this process ({@link TagVersions})
+ *   tell. The same versions let `@CacheResponse()` routes reuse their rendered responses.
  * - **Failure is a miss**: every store call is bounded by `opTimeoutMs`; after repeated failures
  *   a breaker skips the store, so reads go straight to the loader; one trial call after
  *   `breakerResetMs` closes it again. Invalidations that could not reach the store make the
@@ -59,14 +72,11 @@ export class QueryCache implements OnApplicationShutdown {
   private readonly breaker: StoreBreaker;
   private readonly inFlight = new Map<
     string,
-    { promise: Promise<unknown>; tags: readonly string[] }
+    { promise: Promise<Loaded<unknown>>; tags: readonly string[] }
   >();
-  private readonly generations = new Map<string, number>();
   private readonly failedReads = new WeakSet<unknown[]>();
   private readonly creatingTokens = new Map<string, Promise<string | undefined>>();
   private dirty = false;
-  /** Bumped by invalidateAll: a load that started before it never stores. */
-  private everything = 0;
   private recovering: Promise<boolean> | undefined;
   private readonly counters = { hits: 0, misses: 0, errors: 0, bypassed: 0, staleDiscarded: 0 };
 
@@ -75,6 +85,7 @@ export class QueryCache implements OnApplicationShutdown {
     @Inject(QUERY_CACHE_STORE) private readonly store: CacheStoreHandle,
     @Inject(RESOLVED_QUERY_CACHE_OPTIONS)
     private readonly options: Required<QueryCacheModuleOptions>,
+    private readonly versions: TagVersions,
     @Optional() private readonly transactions?: TransactionHost,
   ) {
     this.breaker = new StoreBreaker(options.breakerThreshold, options.breakerResetMs);
@@ -93,14 +104,26 @@ export class QueryCache implements OnApplicationShutdown {
    * cache.getOrLoad(`active:${usageType}`, () => repo.loadActive(usageType), { tags: [`usage-type:${usageType}`] })
    */
   getOrLoad<T>(key: string, loader: () => Promise<T>, options: GetOrLoadOptions): Promise<T> {
-    if (this.transactions?.isActive()) return loader();
-    const flight = this.inFlight.get(key);
-    if (flight) return flight.promise as Promise<T>;
-    const promise = this.load(key, loader, options).finally(() => {
-      if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+    const scope = responseScopes.getStore();
+    if (this.transactions?.isActive()) {
+      if (scope) scope.untracked = true;
+      return loader();
+    }
+    // Taken before joining or starting a load, so any invalidation from now on outdates it.
+    const snapshot = scope && this.versions.snapshot(options.tags);
+    let flight = this.inFlight.get(key) as { promise: Promise<Loaded<T>> } | undefined;
+    if (!flight) {
+      const promise: Promise<Loaded<T>> = this.load(key, loader, options).finally(() => {
+        if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+      });
+      flight = { promise };
+      this.inFlight.set(key, { promise, tags: options.tags });
+    }
+    if (!scope || !snapshot) return flight.promise.then(valueOf);
+    return flight.promise.then((loaded) => {
+      scope.record(snapshot, loaded.expiresAt);
+      return loaded.value;
     });
-    this.inFlight.set(key, { promise, tags: options.tags });
-    return promise;
   }
 
   /**
@@ -124,7 +147,21 @@ export class QueryCache implements OnApplicationShutdown {
       return;
     }
     this.bumpAll();
-    if ((await this.guard(() => this.cache.set(EPOCH_KEY, token()))) === FAILED) this.dirty = true;
+    try {
+      if ((await this.guard(() => this.cache.set(EPOCH_KEY, token()))) === FAILED) {
+        this.dirty = true;
+      }
+    } finally {
+      this.bumpAll();
+    }
+  }
+
+  /**
+   * Counts `reads` hits answered without reaching the store: the reads a reused rendered
+   * response (`@CacheResponse()`) stands for. Internal to `@lib/query-cache`.
+   */
+  countHits(reads: number): void {
+    this.counters.hits += reads;
   }
 
   /** Counters and state, for `/health/cache` and metrics. */
@@ -152,10 +189,10 @@ export class QueryCache implements OnApplicationShutdown {
     key: string,
     loader: () => Promise<T>,
     options: GetOrLoadOptions,
-  ): Promise<T> {
+  ): Promise<Loaded<T>> {
     const { tags } = options;
-    const everything = this.everything;
-    const generations = tags.map((tag) => this.generations.get(tag) ?? 0);
+    const ttlMs = options.ttlMs ?? this.options.ttlMs;
+    const versions = this.versions.snapshot(tags);
     let snapshot: Snapshot | undefined;
     if (await this.usable()) {
       const keys = [entryKey(key), EPOCH_KEY, ...tags.map(tagKey)];
@@ -172,7 +209,8 @@ export class QueryCache implements OnApplicationShutdown {
         ];
         if (entry && epoch !== undefined && entry.e === epoch && sameTokens(entry.t, tokens)) {
           this.counters.hits++;
-          return JSON.parse(entry.v) as T;
+          // Entries written before `x` existed: expired, as far as a rendered response can tell.
+          return { value: JSON.parse(entry.v) as T, expiresAt: entry.x ?? 0 };
         }
         // Tokens (and the epoch) must exist before the loader reads the database: one written
         // after it could overwrite an invalidation that happened meanwhile.
@@ -183,20 +221,21 @@ export class QueryCache implements OnApplicationShutdown {
       this.counters.bypassed++;
     }
     const value = await loader();
-    if (value === undefined || !snapshot) return value;
-    if (
-      this.everything !== everything ||
-      tags.some((tag, i) => (this.generations.get(tag) ?? 0) !== generations[i])
-    ) {
+    const loaded = { value, expiresAt: Date.now() + ttlMs };
+    if (value === undefined || !snapshot) return loaded;
+    if (!this.versions.isCurrent(versions)) {
       // A write committed while we loaded: what we read may predate it.
       this.counters.staleDiscarded++;
-      return value;
+      return loaded;
     }
-    const entry: Entry = { v: JSON.stringify(value), e: snapshot.epoch, t: snapshot.tokens };
-    await this.guard(() =>
-      this.cache.set(entryKey(key), entry, options.ttlMs ?? this.options.ttlMs),
-    );
-    return value;
+    const entry: Entry = {
+      v: JSON.stringify(value),
+      e: snapshot.epoch,
+      t: snapshot.tokens,
+      x: loaded.expiresAt,
+    };
+    await this.guard(() => this.cache.set(entryKey(key), entry, ttlMs));
+    return loaded;
   }
 
   /**
@@ -231,25 +270,32 @@ export class QueryCache implements OnApplicationShutdown {
   }
 
   private async invalidateNow(tags: readonly string[]): Promise<void> {
-    for (const tag of tags) this.generations.set(tag, (this.generations.get(tag) ?? 0) + 1);
-    // Later callers must not join a load that may have read the old data.
+    this.bump(tags);
+    try {
+      if (!(await this.usable())) {
+        this.dirty = true;
+        return;
+      }
+      const result = await this.guard(() =>
+        this.cache.mset(tags.map((tag) => ({ key: tagKey(tag), value: token() }))),
+      );
+      if (result === FAILED) this.dirty = true;
+    } finally {
+      // Reads that overlapped the token write may have been answered by a replaced entry.
+      this.bump(tags);
+    }
+  }
+
+  /** Outdates the tags' versions; later callers must not join a load that may have read old data. */
+  private bump(tags: readonly string[]): void {
+    this.versions.bump(tags);
     for (const [key, flight] of this.inFlight) {
       if (flight.tags.some((tag) => tags.includes(tag))) this.inFlight.delete(key);
     }
-    if (!(await this.usable())) {
-      this.dirty = true;
-      return;
-    }
-    const result = await this.guard(() =>
-      this.cache.mset(tags.map((tag) => ({ key: tagKey(tag), value: token() }))),
-    );
-    if (result === FAILED) this.dirty = true;
   }
 
   private bumpAll(): void {
-    this.everything++;
-    for (const tag of this.generations.keys())
-      this.generations.set(tag, (this.generations.get(tag) ?? 0) + 1);
+    this.versions.bumpAll();
     this.inFlight.clear();
   }
 
@@ -315,6 +361,10 @@ function sameTokens(stored: string[], current: (string | undefined)[]): boolean 
     if (stored[i] === undefined || stored[i] !== current[i]) return false;
   }
   return true;
+}
+
+function valueOf<T>(loaded: Loaded<T>): T {
+  return loaded.value;
 }
 
 function token(): string {

@@ -22,6 +22,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { CacheResponse } from '@lib/query-cache';
 import { API_PREFIX, ApiIfMatch, ApiWrite } from '../common/api-docs';
 import { parseIfMatch } from '../common/if-match';
 import {
@@ -57,6 +58,7 @@ export class ModelConfigsController {
     return { items, total, limit, offset };
   }
 
+  @CacheResponse()
   @Get('grouped')
   @ApiOkResponse({
     description: '{ "<usageType>": [config, …] }, each list by priority, disabled included',
@@ -65,6 +67,7 @@ export class ModelConfigsController {
     return this.service.grouped();
   }
 
+  @CacheResponse()
   @Get(':id')
   @ApiNotFoundResponse({ description: 'NOT_FOUND' })
   async get(@Param() { id }: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Put, Res } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CacheResponse } from '@lib/query-cache';
 import type { FastifyReply } from 'fastify';
 import { API_PREFIX, ApiWrite } from '../common/api-docs';
 import { ReplaceChainDto } from '../model-configs/dto/model-config.dto';
@@ -21,12 +22,14 @@ export class UsageTypesController {
     private readonly modelConfigs: ModelConfigsService,
   ) {}
 
+  @CacheResponse()
   @Get()
   @ApiOkResponse({ description: '[{usageType, total, enabled, activeModelId}]' })
   list() {
     return this.usageTypes.summaries();
   }
 
+  @CacheResponse()
   @Get(':usageType/active')
   @ApiOkResponse({ description: 'The active config: the enabled config with the lowest priority' })
   @ApiNotFoundResponse({ description: 'No enabled config' })
@@ -37,6 +40,7 @@ export class UsageTypesController {
     return withEtag(reply, await this.usageTypes.active(usageType));
   }
 
+  @CacheResponse()
   @Get(':usageType/fallback-chain')
   @ApiOkResponse({ description: '{usageType, modelIds}: enabled, by priority' })
   @ApiNotFoundResponse({ description: 'The usage type has no config at all' })
@@ -44,6 +48,7 @@ export class UsageTypesController {
     return this.usageTypes.fallbackChain(usageType);
   }
 
+  @CacheResponse()
   @Get(':usageType/models/:modelId')
   @ApiOkResponse({ description: '{valid: true, config}' })
   @ApiNotFoundResponse({ description: 'The standard error body plus valid: false' })
@@ -65,6 +70,7 @@ export class UsageTypesController {
 export class ProvidersController {
   constructor(private readonly usageTypes: UsageTypesService) {}
 
+  @CacheResponse()
   @Get(':provider/models')
   @ApiOkResponse({ description: '{provider, modelIds}: distinct, sorted, enabled only' })
   models(@Param() { provider }: ProviderParams) {

@@ -1,0 +1,172 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { CacheableMemory } from '@cacheable/memory';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import type { QueryCacheModuleOptions, ResponseCacheStats } from './query-cache.interfaces';
+import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
+import { QueryCache } from './query-cache.service';
+import { ResponseScope, responseScopes } from './response-scope';
+import { type TagSnapshot, TagVersions } from './tag-versions';
+
+/** The Fastify route-config flag `@CacheResponse()` sets. */
+export const CACHE_RESPONSE_CONFIG = 'queryCacheResponse';
+
+/**
+ * Marks a `GET` route whose successful responses are kept, rendered, in this process and served
+ * again, before Nest's guards, pipes, interceptors and handler run, for as long as every value
+ * the handler read through `QueryCache.getOrLoad` is still current: until a write invalidates
+ * one of their tags, or the first of them expires.
+ *
+ * Use it only on a route whose response is a function of its URL (path and query) and of what it
+ * reads through the query cache: nothing per caller (no guard that varies by caller, no
+ * cookies, no `Vary`), nothing read around the cache. Only `200` responses with a text body are
+ * kept, never one that sets `Set-Cookie` or `Vary`, nor one whose handler read nothing through
+ * the cache or read inside a transaction. Hooks that Fastify runs before the route's own
+ * (request id, logging, rate limiting) still run for every request; `onSend`/`onResponse` hooks
+ * (metrics) too. Needs the Fastify adapter; elsewhere the decorator has no effect.
+ *
+ * @example
+ * @Get(':usageType/active')
+ * @CacheResponse()
+ * active(@Param('usageType') usageType: string) { return this.service.active(usageType); }
+ */
+export const CacheResponse = (): MethodDecorator => RouteConfig({ [CACHE_RESPONSE_CONFIG]: true });
+
+/** A kept response. */
+interface RenderedResponse {
+  statusCode: number;
+  headers: [string, string | number | string[]][];
+  body: string;
+  snapshots: readonly TagSnapshot[];
+}
+
+/** Headers that describe one exchange, not the representation: never kept. */
+const PER_EXCHANGE_HEADERS = new Set([
+  'content-length',
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'retry-after',
+  'x-request-id',
+  'request-id',
+  'server-timing',
+]);
+const RATE_LIMIT_HEADER = /^(x-)?ratelimit/;
+
+const SCOPE = Symbol('queryCacheResponseScope');
+type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
+
+/**
+ * Keeps the rendered responses of `@CacheResponse()` routes in a bounded LRU in this process and
+ * serves them from a Fastify `onRequest` hook (see {@link CacheResponse}). A kept response is
+ * reused only while the tag versions its reads started under are current ({@link TagVersions}):
+ * invalidations bump them synchronously, in this process, before the write that caused them
+ * answers, so the next read after a write never gets the old response. That holds with either
+ * store: a DuckDB database has one writing process, and this is it.
+ *
+ * Every reuse counts as a hit of each read it stands for in `QueryCache.stats()`.
+ */
+@Injectable()
+export class ResponseCache implements OnModuleInit {
+  private readonly logger = new Logger('ResponseCache');
+  private readonly entries: CacheableMemory;
+  private readonly counters = { hits: 0, misses: 0, stored: 0 };
+  private readonly enabled: boolean;
+  private readonly maxBodyBytes: number;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly queryCache: QueryCache,
+    private readonly versions: TagVersions,
+    @Inject(RESOLVED_QUERY_CACHE_OPTIONS) options: Required<QueryCacheModuleOptions>,
+  ) {
+    this.enabled = options.responseEntries > 0;
+    this.maxBodyBytes = options.responseMaxBytes;
+    this.entries = new CacheableMemory({
+      useClone: false,
+      lruSize: Math.max(1, options.responseEntries),
+      checkInterval: 0,
+    });
+  }
+
+  onModuleInit(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (!this.enabled || !adapter) return;
+    if (adapter.getType() !== 'fastify') {
+      this.logger.warn('@CacheResponse() needs the Fastify adapter; responses are not kept.');
+      return;
+    }
+    const fastify = adapter.getInstance<FastifyInstance>();
+    fastify.decorateRequest(SCOPE, null);
+    fastify.addHook('onRequest', (request, reply, done) => this.onRequest(request, reply, done));
+    fastify.addHook('onSend', (request: ScopedRequest, reply, payload, done) => {
+      const scope = request[SCOPE];
+      if (scope) {
+        request[SCOPE] = null;
+        this.keep(request.url, reply, payload, scope);
+      }
+      done(null, payload);
+    });
+  }
+
+  /** Counters and size, for metrics. */
+  stats(): ResponseCacheStats {
+    return { ...this.counters, entries: this.entries.size };
+  }
+
+  private onRequest(
+    request: ScopedRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
+    if (request.method !== 'GET') return done();
+    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+    if (config?.[CACHE_RESPONSE_CONFIG] !== true) return done();
+    const entry = this.entries.get<RenderedResponse>(request.url);
+    if (entry && entry.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) {
+      this.counters.hits++;
+      this.queryCache.countHits(entry.snapshots.length);
+      void reply.code(entry.statusCode);
+      for (const [name, value] of entry.headers) void reply.header(name, value);
+      void reply.send(entry.body);
+      return;
+    }
+    this.counters.misses++;
+    const scope = new ResponseScope(new Set(Object.keys(reply.getHeaders())));
+    request[SCOPE] = scope;
+    responseScopes.run(scope, done);
+  }
+
+  private keep(url: string, reply: FastifyReply, payload: unknown, scope: ResponseScope): void {
+    if (reply.statusCode !== 200 || typeof payload !== 'string') return;
+    if (scope.untracked || scope.snapshots.length === 0) return;
+    if (Buffer.byteLength(payload) > this.maxBodyBytes) return;
+    const ttlMs = Math.floor(scope.expiresAt - Date.now());
+    if (!(ttlMs > 0)) return;
+    if (!scope.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) return;
+    const headers: RenderedResponse['headers'] = [];
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value === undefined) continue;
+      if (name === 'set-cookie' || name === 'vary') return;
+      if (name === 'cache-control' && /\b(no-store|private)\b/i.test(String(value))) return;
+      if (scope.headersBefore.has(name) || PER_EXCHANGE_HEADERS.has(name)) continue;
+      if (RATE_LIMIT_HEADER.test(name)) continue;
+      headers.push([name, value]);
+    }
+    const entry: RenderedResponse = {
+      statusCode: reply.statusCode,
+      headers,
+      body: payload,
+      snapshots: scope.snapshots,
+    };
+    this.entries.set(url, entry, ttlMs);
+    this.counters.stored++;
+  }
+}
