@@ -7,7 +7,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { version as duckdbVersion } from '@duckdb/node-api';
 import { DuckDbClient, DuckDbDatabase, DuckDbPool, transactionStorage } from '@lib/duckdb';
-import { type GetOrLoadOptions, QueryCache, type QueryCacheStats } from '@lib/query-cache';
+import {
+  type GetOrLoadOptions,
+  QueryCache,
+  type QueryCacheStats,
+  ResponseCache,
+} from '@lib/query-cache';
 import { createApp } from '../apps/api/src/bootstrap';
 import {
   REQUEST_TIMEOUT_MS,
@@ -44,10 +49,11 @@ const LIST_SQL = `SELECT ${MODEL_CONFIG_COLUMNS}, count(*) OVER () AS total FROM
 const MIN_CACHED_RATIO = 0.8;
 const MIN_HIT_RATIO = 0.95;
 
-type HttpSide = 'bare' | 'memory' | 'redis';
+type HttpSide = 'bare' | 'memory' | 'nest' | 'redis';
 const SIDE_LABEL: Record<HttpSide, string> = {
   bare: 'bare Nest + Fastify (fixed JSON)',
   memory: 'app, cached (memory store)',
+  nest: 'app, cached through Nest (memory, response cache off)',
   redis: 'app, cached (Redis store)',
 };
 
@@ -73,6 +79,8 @@ interface RunningApp {
 /** One HTTP window, with the cache counters' change over it (cached sides). */
 interface HttpWindow extends HttpLoadSample {
   cache?: CacheDelta;
+  /** Requests answered with a kept response (`@CacheResponse()`) in the window. */
+  keptResponses?: number;
 }
 
 /** The change of `/health/cache`'s counters over a window, and the breaker after it. */
@@ -102,7 +110,9 @@ interface HttpSideResult {
  * cache's hit ratio under a steady read mix with 1% writes.
  *
  * - (a)/(b) `GET /api/v1/usage-types/embedding/active` on the app (`CACHE_STORE=memory`, and
- *   `redis` when `redis-server` is installed) against a bare app whose only controller returns
+ *   `redis` when `redis-server` is installed; and, for information, the memory store with the
+ *   response cache off, `CACHE_RESPONSE_ENTRIES=0`: every hit through Nest's whole pipeline)
+ *   against a bare app whose only controller returns
  *   the object fetched once from the app, on the same Fastify adapter options. autocannon runs
  *   in a child process (so it never shares the server's event loop) with the same settings on
  *   every side; the sides take turns, rotating, one window each per round.
@@ -166,6 +176,13 @@ async function runCacheBenchmark(ctx: BenchContext): Promise<void> {
     const active = await getJson<Record<string, unknown>>(`${memory.origin}${ACTIVE_PATH}`);
     const bare = await startBareApp(active, memory.config?.bodyLimit ?? 1024 * 1024);
     running.push(bare);
+    const nest = await startApp({
+      DUCKDB_PATH: join(dir, 'nest.duckdb'),
+      LOG_LEVEL: 'silent',
+      CACHE_STORE: 'memory',
+      CACHE_RESPONSE_ENTRIES: '0',
+    });
+    running.push(nest);
 
     let redisApp: RunningApp | undefined;
     let redisNote = 'skipped (--no-redis)';
@@ -193,7 +210,7 @@ async function runCacheBenchmark(ctx: BenchContext): Promise<void> {
     );
 
     // (a)/(b): cached reads against the bare app.
-    const targets: Partial<Record<HttpSide, RunningApp>> = { bare, memory };
+    const targets: Partial<Record<HttpSide, RunningApp>> = { bare, memory, nest };
     if (redisApp) targets.redis = redisApp;
     const httpSides = Object.keys(targets) as HttpSide[];
     for (const side of httpSides) {
@@ -201,17 +218,21 @@ async function runCacheBenchmark(ctx: BenchContext): Promise<void> {
       await getJson(`${(targets[side] as RunningApp).origin}${ACTIVE_PATH}`);
       await runHttpLoad(httpOptions(targets[side] as RunningApp, ACTIVE_PATH, settings, true));
     }
-    const windows: Record<HttpSide, HttpWindow[]> = { bare: [], memory: [], redis: [] };
+    const windows: Record<HttpSide, HttpWindow[]> = { bare: [], memory: [], nest: [], redis: [] };
     for (let r = 0; r < settings.rounds; r++) {
       const order = httpSides.map((_, i) => httpSides[(i + r) % httpSides.length]);
       for (const side of order) {
         const target = targets[side] as RunningApp;
         const cached = side !== 'bare';
         const before = cached ? await cacheStats(target.origin) : undefined;
+        const keptBefore = cached ? target.app.get(ResponseCache).stats().hits : 0;
         const sample: HttpWindow = await runHttpLoad(
           httpOptions(target, ACTIVE_PATH, settings, false),
         );
-        if (before) sample.cache = cacheDelta(before, await cacheStats(target.origin));
+        if (before) {
+          sample.cache = cacheDelta(before, await cacheStats(target.origin));
+          sample.keptResponses = target.app.get(ResponseCache).stats().hits - keptBefore;
+        }
         windows[side].push(sample);
       }
     }
@@ -294,7 +315,7 @@ interface CachedResult {
   /** `ModelConfigsRepository.findActive()` hits in-process, one caller (memory store). */
   inProcessHit?: { perSecond: number; cpuUsPerOp: number };
   /** Per-round side ÷ bare req/s and their median, for each cached side. */
-  ratios: Record<'memory', RatioResult> & Partial<Record<'redis', RatioResult>>;
+  ratios: Record<'memory', RatioResult> & Partial<Record<'nest' | 'redis', RatioResult>>;
 }
 
 interface RatioResult {
@@ -313,6 +334,7 @@ function summarizeCached(
     ratios: { memory: ratioAgainstBare(windows, 'memory') },
   };
   for (const side of sides) result.sides[side] = summarizeHttp(windows[side]);
+  if (sides.includes('nest')) result.ratios.nest = ratioAgainstBare(windows, 'nest');
   if (sides.includes('redis')) result.ratios.redis = ratioAgainstBare(windows, 'redis');
   return result;
 }
@@ -648,11 +670,15 @@ function printReport(
   ctx.log(`\n(a)/(b) GET ${ACTIVE_PATH}, ${settings.connections} connections. req/s: median of`);
   ctx.log('the rounds; ratio: median of the per-round side ÷ bare ratios (lowest–highest round);');
   ctx.log('CPU µs/req: this process (the servers), every thread; ELU: its event-loop utilization.');
-  ctx.log('From /health/cache over the windows: store reads/req (hits + misses + bypassed per');
-  ctx.log('response; below 1 when concurrent requests for one key share one lookup, single');
-  ctx.log('flight), hit ratio, and store errors (failed or timed-out store calls).\n');
+  ctx.log(
+    'Kept: share of responses answered with a kept response (@CacheResponse(), before Nest).',
+  );
+  ctx.log('From /health/cache over the windows: store reads/req (hits + misses + bypassed, less');
+  ctx.log('the kept responses, per response; below 1 also when concurrent requests for one key');
+  ctx.log('share one lookup, single flight), hit ratio (kept responses count as hits), and store');
+  ctx.log('errors (failed or timed-out store calls).\n');
   const rows: string[][] = [];
-  for (const side of ['bare', 'memory', 'redis'] as const) {
+  for (const side of ['bare', 'memory', 'nest', 'redis'] as const) {
     const s = cached.sides[side];
     if (!s) continue;
     const ratio = side === 'bare' ? undefined : cached.ratios[side];
@@ -661,6 +687,7 @@ function printReport(
     const responses = s.windows.reduce((n, w) => n + w.requests, 0);
     const hits = total((c) => c.hits);
     const lookups = hits + total((c) => c.misses);
+    const kept = s.windows.reduce((n, w) => n + (w.keptResponses ?? 0), 0);
     rows.push([
       SIDE_LABEL[side],
       formatInt(s.medianPerSecond),
@@ -671,7 +698,8 @@ function printReport(
       ratio
         ? `${ratio.ratio.toFixed(3)} (${Math.min(...ratio.roundRatios).toFixed(2)}–${Math.max(...ratio.roundRatios).toFixed(2)})`
         : '1.000',
-      side === 'bare' ? '' : ((lookups + total((c) => c.bypassed)) / responses).toFixed(3),
+      side === 'bare' ? '' : `${((kept / responses) * 100).toFixed(1)}%`,
+      side === 'bare' ? '' : ((lookups - kept + total((c) => c.bypassed)) / responses).toFixed(3),
       side === 'bare' || lookups === 0 ? '' : `${((hits / lookups) * 100).toFixed(1)}%`,
       side === 'bare' ? '' : formatInt(total((c) => c.errors)),
     ]);
@@ -686,6 +714,7 @@ function printReport(
         'CPU µs/req',
         'ELU',
         'ratio vs bare',
+        'kept',
         'store reads/req',
         'hit ratio',
         'store errors',
@@ -710,7 +739,7 @@ function printReport(
       ` autocannon used ${(client * 100).toFixed(0)}% of the machine, other processes ` +
       `${(foreign * 100).toFixed(0)}%.`,
   );
-  for (const side of ['memory', 'redis'] as const) {
+  for (const side of ['memory', 'nest', 'redis'] as const) {
     const windows = cached.sides[side]?.windows ?? [];
     const errors = windows.reduce((n, w) => n + (w.cache?.errors ?? 0), 0);
     if (errors === 0) continue;
@@ -808,6 +837,9 @@ function printReport(
   ctx.log(
     `\nVerdicts: cached ≥ ${MIN_CACHED_RATIO * 100}% of bare: ${verdict(memory.ratio >= MIN_CACHED_RATIO)} ` +
       `(${(memory.ratio * 100).toFixed(1)}%)` +
+      (cached.ratios.nest
+        ? `; through Nest without the response cache (informative): ${(cached.ratios.nest.ratio * 100).toFixed(1)}%`
+        : '') +
       (cached.ratios.redis
         ? `; Redis store (informative): ${(cached.ratios.redis.ratio * 100).toFixed(1)}% of bare`
         : '') +

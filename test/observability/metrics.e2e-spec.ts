@@ -131,6 +131,13 @@ describe('GET /metrics after a known sequence of requests', () => {
     expect(valueOf(samples, 'query_cache_connected')).toBe(1);
   });
 
+  it('reports the response cache: the first GET of active was rendered and kept, two reused it', () => {
+    expect(valueOf(samples, 'response_cache_misses_total')).toBe(2); // active once, the 404 once
+    expect(valueOf(samples, 'response_cache_stored_total')).toBe(1);
+    expect(valueOf(samples, 'response_cache_hits_total')).toBe(2);
+    expect(valueOf(samples, 'response_cache_entries')).toBe(1);
+  });
+
   it('includes Node.js and process metrics', () => {
     expect(valueOf(samples, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(valueOf(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);

@@ -68,6 +68,7 @@ describe('configuration refused at startup (API.md §4)', () => {
     ['DUCKDB_POOL_MIN', { DUCKDB_POOL_MIN: '5', DUCKDB_POOL_MAX: '2' }],
     ['PORT', { PORT: '99999' }],
     ['CACHE_STORE', { CACHE_STORE: 'disk' }],
+    ['CACHE_RESPONSE_ENTRIES', { CACHE_RESPONSE_ENTRIES: '-1' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['DUCKDB_POOL_ENABLED', { DUCKDB_POOL_ENABLED: 'maybe' }],
     ['REDIS_URL', { REDIS_URL: 'notaurl' }],

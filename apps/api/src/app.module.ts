@@ -103,6 +103,7 @@ export class AppModule {
               namespace: 'model-configs',
               ttlMs: cache.ttlMs,
               opTimeoutMs: cache.opTimeoutMs,
+              responseEntries: cache.responseEntries,
             };
           },
         }),

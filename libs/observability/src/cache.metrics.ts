@@ -1,5 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { QueryCache } from '@lib/query-cache';
+import { QueryCache, ResponseCache } from '@lib/query-cache';
 import { MetricsService } from './metrics.service';
 import { observedCounter, observedGauge } from './stats.metrics';
 
@@ -8,12 +8,19 @@ const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 /**
  * Query-cache metrics of `@lib/query-cache`, read from `QueryCache.stats()` at scrape time:
  * `query_cache_{hits,misses,errors,bypassed,stale_discarded}_total`, `query_cache_connected`
- * (1 or 0) and `query_cache_breaker_state{state}` (1 for the current state). Registered only when
- * the application has a cache (`QueryCacheModule` registered globally).
+ * (1 or 0) and `query_cache_breaker_state{state}` (1 for the current state); for the response
+ * cache of `@CacheResponse()` routes, `response_cache_{hits,misses,stored}_total` and
+ * `response_cache_entries`. Registered only when the application has a cache (`QueryCacheModule`
+ * registered globally).
  */
 @Injectable()
 export class CacheMetrics {
-  constructor(metrics: MetricsService, @Optional() cache?: QueryCache) {
+  constructor(
+    metrics: MetricsService,
+    @Optional() cache?: QueryCache,
+    @Optional() responses?: ResponseCache,
+  ) {
+    if (responses) CacheMetrics.registerResponses(metrics, responses);
     if (!cache) return;
     const stats = () => cache.stats();
     const counters = [
@@ -46,5 +53,22 @@ export class CacheMetrics {
       },
       ['state'],
     );
+  }
+
+  private static registerResponses(metrics: MetricsService, responses: ResponseCache): void {
+    const stats = () => responses.stats();
+    const counters = [
+      ['hits', 'Requests answered with a kept response.', () => stats().hits],
+      [
+        'misses',
+        'Requests to @CacheResponse() routes that ran their handler.',
+        () => stats().misses,
+      ],
+      ['stored', 'Responses kept.', () => stats().stored],
+    ] as const;
+    for (const [name, help, read] of counters) {
+      observedCounter(metrics, `response_cache_${name}_total`, help, read);
+    }
+    observedGauge(metrics, 'response_cache_entries', 'Responses kept now.', () => stats().entries);
   }
 }

@@ -19,7 +19,8 @@ export const CACHE_RESPONSE_CONFIG = 'queryCacheResponse';
 
 /**
  * Marks a `GET` route whose successful responses are kept, rendered, in this process and served
- * again, before Nest's guards, pipes, interceptors and handler run, for as long as every value
+ * again, before Nest's guards, pipes, interceptors and handler run (from a Fastify `preHandler`
+ * hook, after every `onRequest` hook), for as long as every value
  * the handler read through `QueryCache.getOrLoad` is still current: until a write invalidates
  * one of their tags, or the first of them expires.
  *
@@ -27,9 +28,9 @@ export const CACHE_RESPONSE_CONFIG = 'queryCacheResponse';
  * reads through the query cache: nothing per caller (no guard that varies by caller, no
  * cookies, no `Vary`), nothing read around the cache. Only `200` responses with a text body are
  * kept, never one that sets `Set-Cookie` or `Vary`, nor one whose handler read nothing through
- * the cache or read inside a transaction. Hooks that Fastify runs before the route's own
- * (request id, logging, rate limiting) still run for every request; `onSend`/`onResponse` hooks
- * (metrics) too. Needs the Fastify adapter; elsewhere the decorator has no effect.
+ * the cache or read inside a transaction. Fastify's `onRequest`, `preParsing` and `preValidation`
+ * hooks (request id, logging, rate limiting) and its `onSend`/`onResponse` hooks (metrics) still
+ * run for every request; `preHandler` hooks added after the response cache's do not. Needs the Fastify adapter; elsewhere the decorator has no effect.
  *
  * @example
  * @Get(':usageType/active')
@@ -65,7 +66,8 @@ type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
 
 /**
  * Keeps the rendered responses of `@CacheResponse()` routes in a bounded LRU in this process and
- * serves them from a Fastify `onRequest` hook (see {@link CacheResponse}). A kept response is
+ * serves them from a Fastify `preHandler` hook (see {@link CacheResponse}): after every
+ * `onRequest` hook, global or per route (rate limiting adds its own per route). A kept response is
  * reused only while the tag versions its reads started under are current ({@link TagVersions}):
  * invalidations bump them synchronously, in this process, before the write that caused them
  * answers, so the next read after a write never gets the old response. That holds with either
@@ -105,7 +107,9 @@ export class ResponseCache implements OnModuleInit {
     }
     const fastify = adapter.getInstance<FastifyInstance>();
     fastify.decorateRequest(SCOPE, null);
-    fastify.addHook('onRequest', (request, reply, done) => this.onRequest(request, reply, done));
+    fastify.addHook('preHandler', (request, reply, done) =>
+      this.beforeHandler(request, reply, done),
+    );
     fastify.addHook('onSend', (request: ScopedRequest, reply, payload, done) => {
       const scope = request[SCOPE];
       if (scope) {
@@ -121,7 +125,7 @@ export class ResponseCache implements OnModuleInit {
     return { ...this.counters, entries: this.entries.size };
   }
 
-  private onRequest(
+  private beforeHandler(
     request: ScopedRequest,
     reply: FastifyReply,
     done: HookHandlerDoneFunction,

@@ -23,6 +23,8 @@ export interface AppConfig {
     redisUrl: string;
     ttlMs: number;
     opTimeoutMs: number;
+    /** Rendered responses of the hot GET routes kept in memory; 0 turns that off. */
+    responseEntries: number;
   };
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number };
@@ -135,6 +137,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
       ttlMs: int(env, 'CACHE_TTL_MS', 300_000, 1, 86_400_000),
       opTimeoutMs: int(env, 'CACHE_OP_TIMEOUT_MS', 50, 1, 60_000),
+      responseEntries: int(env, 'CACHE_RESPONSE_ENTRIES', 1_000, 0, 1_000_000),
     },
     retry: {
       maxRetries: int(env, 'RETRY_MAX_RETRIES', 3, 0, 20),
