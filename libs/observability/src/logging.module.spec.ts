@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { LoggingModule } from './logging.module';
-import { redactUrl, requestLogLevel } from './logging.options';
+import { createPinoParams, redactUrl, requestLogLevel } from './logging.options';
 
 const lines: Record<string, unknown>[] = [];
 const destination = new Writable({
@@ -148,6 +148,16 @@ describe('LoggingModule', () => {
     await send('GET', '/missing');
     const completed = linesOf(`req-${requestNumber}`).find((l) => l.msg === 'request completed');
     expect(completed).toMatchObject({ level: 'WARN', res: { statusCode: 404 } });
+  });
+});
+
+describe('createPinoParams', () => {
+  it('installs the request middleware on every route unless the level is silent', () => {
+    // undefined: nestjs-pino's default, every route.
+    expect(createPinoParams({ level: 'info' }).forRoutes).toBeUndefined();
+    expect(createPinoParams({}).forRoutes).toBeUndefined();
+    // Silent writes nothing, so there is nothing for a per-request logger to do.
+    expect(createPinoParams({ level: 'silent' }).forRoutes).toEqual([]);
   });
 });
 
