@@ -79,8 +79,8 @@ interface RunningApp {
 /** One HTTP window, with the cache counters' change over it (cached sides). */
 interface HttpWindow extends HttpLoadSample {
   cache?: CacheDelta;
-  /** Requests answered with a kept response (`@CacheResponse()`) in the window. */
-  keptResponses?: number;
+  /** `@CacheResponse()` requests answered with a kept response, and those that ran the handler. */
+  keptResponses?: { hits: number; misses: number };
 }
 
 /** The change of `/health/cache`'s counters over a window, and the breaker after it. */
@@ -225,13 +225,17 @@ async function runCacheBenchmark(ctx: BenchContext): Promise<void> {
         const target = targets[side] as RunningApp;
         const cached = side !== 'bare';
         const before = cached ? await cacheStats(target.origin) : undefined;
-        const keptBefore = cached ? target.app.get(ResponseCache).stats().hits : 0;
+        const keptBefore = cached ? target.app.get(ResponseCache).stats() : undefined;
         const sample: HttpWindow = await runHttpLoad(
           httpOptions(target, ACTIVE_PATH, settings, false),
         );
         if (before) {
           sample.cache = cacheDelta(before, await cacheStats(target.origin));
-          sample.keptResponses = target.app.get(ResponseCache).stats().hits - keptBefore;
+          const keptAfter = target.app.get(ResponseCache).stats();
+          sample.keptResponses = {
+            hits: keptAfter.hits - (keptBefore?.hits ?? 0),
+            misses: keptAfter.misses - (keptBefore?.misses ?? 0),
+          };
         }
         windows[side].push(sample);
       }
@@ -671,8 +675,9 @@ function printReport(
   ctx.log('the rounds; ratio: median of the per-round side ÷ bare ratios (lowest–highest round);');
   ctx.log('CPU µs/req: this process (the servers), every thread; ELU: its event-loop utilization.');
   ctx.log(
-    'Kept: share of responses answered with a kept response (@CacheResponse(), before Nest).',
+    'Kept: share of the requests answered with a kept response (@CacheResponse(), before Nest;',
   );
+  ctx.log('the rest ran the handler).');
   ctx.log('From /health/cache over the windows: store reads/req (hits + misses + bypassed, less');
   ctx.log('the kept responses, per response; below 1 also when concurrent requests for one key');
   ctx.log('share one lookup, single flight), hit ratio (kept responses count as hits), and store');
@@ -687,7 +692,11 @@ function printReport(
     const responses = s.windows.reduce((n, w) => n + w.requests, 0);
     const hits = total((c) => c.hits);
     const lookups = hits + total((c) => c.misses);
-    const kept = s.windows.reduce((n, w) => n + (w.keptResponses ?? 0), 0);
+    const kept = s.windows.reduce((n, w) => n + (w.keptResponses?.hits ?? 0), 0);
+    const keptLookups = s.windows.reduce(
+      (n, w) => n + (w.keptResponses ? w.keptResponses.hits + w.keptResponses.misses : 0),
+      0,
+    );
     rows.push([
       SIDE_LABEL[side],
       formatInt(s.medianPerSecond),
@@ -698,8 +707,10 @@ function printReport(
       ratio
         ? `${ratio.ratio.toFixed(3)} (${Math.min(...ratio.roundRatios).toFixed(2)}–${Math.max(...ratio.roundRatios).toFixed(2)})`
         : '1.000',
-      side === 'bare' ? '' : `${((kept / responses) * 100).toFixed(1)}%`,
-      side === 'bare' ? '' : ((lookups - kept + total((c) => c.bypassed)) / responses).toFixed(3),
+      side === 'bare' || keptLookups === 0 ? '' : `${((kept / keptLookups) * 100).toFixed(1)}%`,
+      side === 'bare'
+        ? ''
+        : (Math.max(0, lookups - kept + total((c) => c.bypassed)) / responses).toFixed(3),
       side === 'bare' || lookups === 0 ? '' : `${((hits / lookups) * 100).toFixed(1)}%`,
       side === 'bare' ? '' : formatInt(total((c) => c.errors)),
     ]);
