@@ -80,6 +80,9 @@ export class ResponseCache implements OnModuleInit {
   private readonly logger = new Logger('ResponseCache');
   private readonly entries: CacheableMemory;
   private readonly counters = { hits: 0, misses: 0, stored: 0 };
+  /** A number per route handler: versioned routes share a URL but not a handler. */
+  private readonly handlerIds = new WeakMap<object, number>();
+  private lastHandlerId = 0;
   private readonly enabled: boolean;
   private readonly maxBodyBytes: number;
 
@@ -117,7 +120,7 @@ export class ResponseCache implements OnModuleInit {
       const scope = request[SCOPE];
       if (scope) {
         request[SCOPE] = null;
-        this.keep(request.url, reply, payload, scope);
+        this.keep(reply, payload, scope);
       }
       done(null, payload);
     });
@@ -134,9 +137,11 @@ export class ResponseCache implements OnModuleInit {
     done: HookHandlerDoneFunction,
   ): void {
     if (request.method !== 'GET') return done();
-    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+    const route = request.routeOptions;
+    const config = route.config as unknown as Record<string, unknown> | undefined;
     if (config?.[CACHE_RESPONSE_CONFIG] !== true) return done();
-    const entry = this.entries.get<RenderedResponse>(request.url);
+    const key = `${this.handlerId(route.handler)} ${request.url}`;
+    const entry = this.entries.get<RenderedResponse>(key);
     if (entry && entry.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) {
       this.counters.hits++;
       this.queryCache.countHits(entry.snapshots.length);
@@ -146,12 +151,21 @@ export class ResponseCache implements OnModuleInit {
       return;
     }
     this.counters.misses++;
-    const scope = new ResponseScope(new Set(Object.keys(reply.getHeaders())));
+    const scope = new ResponseScope(key, { ...reply.getHeaders() });
     request[SCOPE] = scope;
     responseScopes.run(scope, done);
   }
 
-  private keep(url: string, reply: FastifyReply, payload: unknown, scope: ResponseScope): void {
+  private handlerId(handler: object): number {
+    let id = this.handlerIds.get(handler);
+    if (id === undefined) {
+      id = ++this.lastHandlerId;
+      this.handlerIds.set(handler, id);
+    }
+    return id;
+  }
+
+  private keep(reply: FastifyReply, payload: unknown, scope: ResponseScope): void {
     if (reply.statusCode !== 200 || typeof payload !== 'string') return;
     if (scope.untracked || scope.snapshots.length === 0) return;
     if (Buffer.byteLength(payload) > this.maxBodyBytes) return;
@@ -163,7 +177,9 @@ export class ResponseCache implements OnModuleInit {
       if (value === undefined) continue;
       if (name === 'set-cookie' || name === 'vary') return;
       if (name === 'cache-control' && /\b(no-store|private)\b/i.test(String(value))) return;
-      if (scope.headersBefore.has(name) || PER_EXCHANGE_HEADERS.has(name)) continue;
+      // Set by an earlier hook, which sets it again on every request (unless the route changed it).
+      if (sameHeader(scope.headersBefore[name], value)) continue;
+      if (PER_EXCHANGE_HEADERS.has(name)) continue;
       if (RATE_LIMIT_HEADER.test(name)) continue;
       headers.push([name, value]);
     }
@@ -173,7 +189,14 @@ export class ResponseCache implements OnModuleInit {
       body: payload,
       snapshots: scope.snapshots,
     };
-    this.entries.set(url, entry, ttlMs);
+    this.entries.set(scope.key, entry, ttlMs);
     this.counters.stored++;
   }
+}
+
+function sameHeader(before: unknown, now: unknown): boolean {
+  if (before === undefined) return false;
+  if (Array.isArray(before) || Array.isArray(now))
+    return JSON.stringify(before) === JSON.stringify(now);
+  return String(before) === String(now);
 }

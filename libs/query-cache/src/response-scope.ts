@@ -14,8 +14,10 @@ export class ResponseScope {
   untracked = false;
 
   constructor(
+    /** Where the response will be kept: the route's handler and the URL. */
+    readonly key: string,
     /** Response headers already set when the route's handling began (by earlier hooks). */
-    readonly headersBefore: ReadonlySet<string>,
+    readonly headersBefore: Readonly<Record<string, unknown>>,
   ) {}
 
   record(snapshot: TagSnapshot, expiresAt: number): void {
