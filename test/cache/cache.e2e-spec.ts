@@ -1,6 +1,7 @@
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { ApiClient, expectReadsReflect } from '../support/api';
 import { API, type ModelConfig, configBody, ok, unique } from '../support/http';
+import { ResponseCache } from '@lib/query-cache';
 import { type RedisServer, startRedis } from '../support/redis-server';
 import { type TestApp, startTestApp } from '../support/test-app';
 
@@ -20,9 +21,18 @@ interface CacheStats {
 /** The app's cache namespace in Redis (`QueryCacheModule.forRootAsync` in app.module.ts). */
 const NAMESPACE = 'model-configs';
 
-const STORES: ['redis' | 'memory'][] = [['redis'], ['memory']];
+/**
+ * Each store with the response cache of the hot GET routes on (the default), and Redis also
+ * with it off, so that every read goes through Nest to the store.
+ */
+const CONFIGS: ['redis' | 'memory', 'kept responses on' | 'kept responses off'][] = [
+  ['redis', 'kept responses on'],
+  ['redis', 'kept responses off'],
+  ['memory', 'kept responses on'],
+];
 
-describe.each(STORES)('query cache over HTTP (%s store)', (store) => {
+describe.each(CONFIGS)('query cache over HTTP (%s store, %s)', (store, responses) => {
+  const keptResponses = responses === 'kept responses on';
   let redis: RedisServer | undefined;
   let redisClient: RedisClientType | undefined;
   let testApp: TestApp;
@@ -57,6 +67,7 @@ describe.each(STORES)('query cache over HTTP (%s store)', (store) => {
       // files run in parallel) must not turn an expected hit into a counted failure.
       // redis-outage.e2e-spec.ts runs with the default 50 ms.
       CACHE_OP_TIMEOUT_MS: '1000',
+      CACHE_RESPONSE_ENTRIES: keptResponses ? '1000' : '0',
     });
     api = new ApiClient(testApp.url);
     if (redis) {
@@ -133,10 +144,20 @@ describe.each(STORES)('query cache over HTTP (%s store)', (store) => {
       );
       const entry = await client.get(`${NAMESPACE}::v:id:${JSON.stringify([created.id])}`);
       expect(entry).toContain(created.id);
-      // The hit of the next read comes from Redis.
       const before = await cacheStats();
+      const redisReads = await mgetCalls(client);
+      const kept = testApp.app.get(ResponseCache).stats().hits;
       ok(await api.http().get(`${API}/model-configs/${created.id}`));
       expect((await cacheStats()).hits).toBe(before.hits + 1);
+      if (keptResponses) {
+        // Answered with the kept response: Redis is not asked.
+        expect(testApp.app.get(ResponseCache).stats().hits).toBe(kept + 1);
+        expect(await mgetCalls(client)).toBe(redisReads);
+      } else {
+        // The hit of the next read comes from Redis: one MGET of the entry, epoch and tag tokens.
+        expect(testApp.app.get(ResponseCache).stats().hits).toBe(kept);
+        expect(await mgetCalls(client)).toBe(redisReads + 1);
+      }
     });
   }
 
@@ -312,3 +333,10 @@ describe.each(STORES)('query cache over HTTP (%s store)', (store) => {
     });
   });
 });
+
+/** How many MGET commands the Redis server has run (`INFO commandstats`). */
+async function mgetCalls(client: RedisClientType): Promise<number> {
+  const info = await client.info('commandstats');
+  const match = /cmdstat_mget:calls=(\d+)/.exec(info);
+  return match ? Number(match[1]) : 0;
+}
