@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { DuckDbClient, DuckDbModule, transactionStorage } from '@lib/duckdb';
@@ -13,28 +12,9 @@ import {
 } from '@lib/query-cache';
 import { TransactionHost, TransactionsModule } from '@lib/transactions';
 import { type RedisServer, freePort, startRedis } from '../../../test/support/redis-server';
+import { SilentLogger, deferred, sleep } from '../../../test/support/testing';
 
 jest.setTimeout(20_000);
-
-/** Swallows the library's log lines (Redis reconnect warnings and the like). */
-class SilentLogger implements LoggerService {
-  log(): void {}
-  warn(): void {}
-  error(): void {}
-  debug(): void {}
-  verbose(): void {}
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A promise and the function that resolves it. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** `promise`, or a rejection naming `what` after `ms` (so a hang fails fast). */
 function within<T>(what: string, promise: Promise<T>, ms = 2_000): Promise<T> {

@@ -4,7 +4,6 @@ import {
   Get,
   HttpCode,
   Injectable,
-  type LoggerService,
   NotFoundException,
   Optional,
   Param,
@@ -28,28 +27,9 @@ import {
 import { TransactionHost, TransactionsModule } from '@lib/transactions';
 import type { FastifyReply } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { SilentLogger, deferred, sleep } from '../../../test/support/testing';
 
 jest.setTimeout(10_000);
-
-/** Swallows the application's log lines. */
-class SilentLogger implements LoggerService {
-  log(): void {}
-  warn(): void {}
-  error(): void {}
-  debug(): void {}
-  verbose(): void {}
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A promise and the function that resolves it. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** Polls `check` every 5 ms until it is true, or fails after `timeoutMs`. */
 async function waitFor(what: string, check: () => boolean, timeoutMs = 2_000): Promise<void> {
@@ -735,31 +715,27 @@ describe('ResponseCache options', () => {
   });
 });
 
-@Controller({ path: 'versioned', version: '1' })
-class VersionOneController {
-  calls = 0;
-  constructor(private readonly cache: QueryCache) {}
+/** A controller of `GET /versioned` for one API version, answering `value` through the cache. */
+function versionedController(version: string, value: string) {
+  @Controller({ path: 'versioned', version })
+  class VersionedController {
+    calls = 0;
+    constructor(private readonly cache: QueryCache) {}
 
-  @CacheResponse()
-  @Get()
-  async get() {
-    this.calls++;
-    return { version: await this.cache.getOrLoad('v1', async () => 'one', { tags: ['v'] }) };
+    @CacheResponse()
+    @Get()
+    async get() {
+      this.calls++;
+      return {
+        version: await this.cache.getOrLoad(`v${version}`, async () => value, { tags: ['v'] }),
+      };
+    }
   }
+  return VersionedController;
 }
 
-@Controller({ path: 'versioned', version: '2' })
-class VersionTwoController {
-  calls = 0;
-  constructor(private readonly cache: QueryCache) {}
-
-  @CacheResponse()
-  @Get()
-  async get() {
-    this.calls++;
-    return { version: await this.cache.getOrLoad('v2', async () => 'two', { tags: ['v'] }) };
-  }
-}
+const VersionOneController = versionedController('1', 'one');
+const VersionTwoController = versionedController('2', 'two');
 
 describe('ResponseCache with header versioning', () => {
   it('keeps one response per version of a URL', async () => {
