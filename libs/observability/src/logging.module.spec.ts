@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { Body, Controller, Get, Logger, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -25,6 +25,12 @@ class ThingsController {
   async list(): Promise<string[]> {
     await new Promise((resolve) => setTimeout(resolve, 5));
     this.logger.log('listing things');
+    return [];
+  }
+
+  @Get('slow')
+  async slow(): Promise<string[]> {
+    await new Promise((resolve) => setTimeout(resolve, 300));
     return [];
   }
 
@@ -66,7 +72,7 @@ describe('LoggingModule', () => {
     );
     app.useLogger(app.get(PinoNestLogger));
     app.flushLogs();
-    // Like a URL-length check: answered in an onRequest hook that runs before the middleware.
+    // Like a URL-length check: answered in an onRequest hook that runs before the logger's own.
     app
       .getHttpAdapter()
       .getInstance()
@@ -93,7 +99,7 @@ describe('LoggingModule', () => {
   it.each([
     ['GET', undefined, 'listing things'],
     ['POST', { name: 'a' }, 'creating a thing'],
-    // Large enough to arrive in several reads, after the middleware entered the request's context.
+    // Large enough to arrive in several reads, after the logger's hook entered the request's context.
     ['POST', { name: 'a', padding: 'x'.repeat(512 * 1024) }, 'creating a thing'],
   ])('keeps the request id on lines logged while serving a %s', async (method, body, message) => {
     const res = await send(method, '/things', body);
@@ -119,7 +125,7 @@ describe('LoggingModule', () => {
     expect(text).toContain('"x-api-key":"[REDACTED]"');
   });
 
-  it('logs requests answered before the middleware ran, once', async () => {
+  it('logs requests answered by an earlier onRequest hook, once', async () => {
     const path = '/early';
     const res = await send('GET', path, undefined, { 'x-api-key': 'secret-header' });
     expect(res.status).toBe(414);
@@ -144,6 +150,26 @@ describe('LoggingModule', () => {
     expect(completed.req.url.length).toBeLessThan(2100);
   });
 
+  it('logs a request whose client went away before the answer as aborted', async () => {
+    // A plain socket, closed while the handler still works (fetch's pool would keep others open).
+    const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('GET /things/slow HTTP/1.1\r\nHost: test\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    const reqId = `req-${requestNumber}`;
+    const deadline = Date.now() + 2_000;
+    while (!linesOf(reqId).some((line) => line.msg === 'request aborted')) {
+      if (Date.now() > deadline)
+        throw new Error(`no aborted line: ${JSON.stringify(linesOf(reqId))}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(linesOf(reqId).find((line) => line.msg === 'request aborted')).toMatchObject({
+      level: 'WARN',
+      req: { method: 'GET', url: '/things/slow' },
+    });
+  });
+
   it('logs client errors at warn', async () => {
     await send('GET', '/missing');
     const completed = linesOf(`req-${requestNumber}`).find((l) => l.msg === 'request completed');
@@ -152,12 +178,10 @@ describe('LoggingModule', () => {
 });
 
 describe('createPinoParams', () => {
-  it('installs the request middleware on every route unless the level is silent', () => {
-    // undefined: nestjs-pino's default, every route.
-    expect(createPinoParams({ level: 'info' }).forRoutes).toBeUndefined();
-    expect(createPinoParams({}).forRoutes).toBeUndefined();
-    // Silent writes nothing, so there is nothing for a per-request logger to do.
-    expect(createPinoParams({ level: 'silent' }).forRoutes).toEqual([]);
+  it('installs no request middleware, at any level (RequestLogger logs from Fastify hooks)', () => {
+    for (const level of ['info', 'debug', 'silent'] as const) {
+      expect(createPinoParams({ level }).forRoutes).toEqual([]);
+    }
   });
 });
 

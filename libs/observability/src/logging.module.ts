@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { EarlyResponseLogger } from './early-response.logger';
+import { RequestLogger } from './request.logger';
 import { createPinoParams } from './logging.options';
 import { LOGGING_MODULE_OPTIONS } from './observability.constants';
 import type { LoggingModuleAsyncOptions, LoggingModuleOptions } from './observability.interfaces';
@@ -14,8 +14,10 @@ import type { LoggingModuleAsyncOptions, LoggingModuleOptions } from './observab
  * Route Nest's own logging through it: create the app with `bufferLogs: true`, then
  * `app.useLogger(app.get(JsonLogger))` and `app.flushLogs()`.
  *
- * nestjs-pino keeps one logger per process for lines logged outside a request: in a process that
- * builds several applications (tests), the first one's level and destination apply to those lines.
+ * Requests are logged from Fastify hooks ({@link RequestLogger}), not by pino-http middleware.
+ * nestjs-pino keeps one logger per process for the lines Nest's `Logger` writes: in a process that
+ * builds several applications (tests), the first one's level and destination apply to those
+ * lines; completion lines use each application's own.
  *
  * @example
  * LoggingModule.forRootAsync({
@@ -30,7 +32,7 @@ export class LoggingModule {
     return {
       module: LoggingModule,
       imports: [LoggerModule.forRoot(createPinoParams(options))],
-      providers: [{ provide: LOGGING_MODULE_OPTIONS, useValue: options }, EarlyResponseLogger],
+      providers: [{ provide: LOGGING_MODULE_OPTIONS, useValue: options }, RequestLogger],
       exports: [LoggerModule],
     };
   }
@@ -55,7 +57,7 @@ export class LoggingModule {
           useFactory: (resolved: LoggingModuleOptions) => createPinoParams(resolved),
         }),
       ],
-      providers: [optionsProvider, EarlyResponseLogger],
+      providers: [optionsProvider, RequestLogger],
       exports: [LoggerModule],
     };
   }

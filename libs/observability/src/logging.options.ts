@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import { type LevelWithSilent, stdTimeFunctions } from 'pino';
 import type { Options } from 'pino-http';
 import { LOGGING_DEFAULTS, REDACTED, REDACT_PATHS } from './observability.constants';
 import type { LoggingModuleOptions } from './observability.interfaces';
+import { requestIds } from './request-context';
 
 /** Query parameters whose values never reach the log (a key sent in the URL by mistake). */
 const SECRET_PARAM = /key|token|secret|passw|auth|signature|session|cookie/i;
@@ -78,34 +78,34 @@ export function requestLogLevel(
 /**
  * Builds the `nestjs-pino` parameters: JSON lines with ISO timestamps and upper-case level names
  * (`INFO`, `WARN`, ...); the request id (Fastify's `request.id`, the one echoed in
- * `X-Request-Id`) as `reqId` on every line logged while a request is served; one completion line
- * per request; credentials redacted.
+ * `X-Request-Id`) as `reqId` on every line logged while a request is served (from
+ * `requestIds`, through pino's mixin); credentials redacted. No request middleware:
+ * `RequestLogger` logs requests from Fastify hooks.
  */
 export function createPinoParams(options: LoggingModuleOptions = {}): Params {
   const level = options.level ?? LOGGING_DEFAULTS.level;
-  const quietRoutes = options.quietRoutes ?? LOGGING_DEFAULTS.quietRoutes;
   const pinoHttp: Options<IncomingMessage, ServerResponse> = {
     level,
     timestamp: stdTimeFunctions.isoTime,
     // Level names as log processors show them (`"level":"WARN"`), not pino's numbers.
     formatters: { level: (label) => ({ level: label.toUpperCase() }) },
     redact: { paths: [...REDACT_PATHS, ...(options.redact ?? [])], censor: REDACTED },
-    // Fastify's middleware layer copies `request.id` (from its genReqId) onto the raw request.
-    genReqId: (req) => req.id ?? randomUUID(),
-    // Lines logged during a request carry `reqId` only; its completion line carries `req` too.
-    quietReqLogger: true,
+    mixin: requestIdMixin,
     serializers: {
       req: serializeRequest,
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (req, res, error) =>
-      requestLogLevel(quietRoutes, req.url, res.statusCode, error),
-    autoLogging: level !== 'silent',
   };
   return {
     pinoHttp: options.destination ? [pinoHttp, options.destination] : pinoHttp,
-    // Silent: no request middleware at all. Even with nothing to write, pino-http builds a
-    // redacted child logger for every request, which costs more than serving a cached read.
-    forRoutes: level === 'silent' ? [] : undefined,
+    // nestjs-pino's pino-http middleware is not installed: it builds a redacted child logger for
+    // every request, which costs more than serving a cached read, even when nothing is written.
+    forRoutes: [],
   };
+}
+
+/** `{ reqId }` while a request is served, else nothing. */
+function requestIdMixin(): object {
+  const reqId = requestIds.getStore();
+  return reqId === undefined ? {} : { reqId };
 }
