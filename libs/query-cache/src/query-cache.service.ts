@@ -12,7 +12,7 @@ import type {
   QueryCacheStats,
 } from './query-cache.interfaces';
 import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
-import { responseScopes } from './response-scope';
+import { type StoreTokens, responseScopes } from './response-scope';
 import { StoreBreaker } from './store-breaker';
 import { TagVersions } from './tag-versions';
 
@@ -27,10 +27,14 @@ interface Entry {
   x?: number;
 }
 
-/** A loaded (or cached) value and when it expires (epoch ms). */
+/**
+ * A loaded (or cached) value, when it expires (epoch ms), and the store's epoch and tag tokens it
+ * was read under (none when the store was skipped).
+ */
 interface Loaded<T> {
   value: T;
   expiresAt: number;
+  tokens?: StoreTokens;
 }
 
 /** The epoch and tag tokens a load started under. */
@@ -121,7 +125,7 @@ export class QueryCache implements OnApplicationShutdown {
     }
     if (!scope || !snapshot) return flight.promise.then(valueOf);
     return flight.promise.then((loaded) => {
-      scope.record(snapshot, loaded.expiresAt);
+      scope.record(snapshot, loaded.expiresAt, loaded.tokens);
       return loaded.value;
     });
   }
@@ -154,6 +158,35 @@ export class QueryCache implements OnApplicationShutdown {
     } finally {
       this.bumpAll();
     }
+  }
+
+  /** True when the store is shared with other processes (Redis), whose writes it may show. */
+  get sharedStore(): boolean {
+    return this.store.kind !== 'memory';
+  }
+
+  /**
+   * Whether the store's epoch and tag tokens are still those in `read` (one `MGET`): false when
+   * another process sharing the store invalidated one of the tags since, and when the store
+   * cannot tell now (unreachable, breaker open, stale after lost invalidations). Internal to
+   * `@lib/query-cache`: kept responses are checked with it.
+   */
+  async tokensCurrent(read: readonly StoreTokens[]): Promise<boolean> {
+    if (!(await this.usable())) return false;
+    const tagKeys = [...new Set(read.flatMap((r) => r.tags))].map(tagKey);
+    const keys = [EPOCH_KEY, ...tagKeys];
+    const values = await this.guard(async () => {
+      const current = await this.cache.mget<string>(keys);
+      if (this.failedReads.has(keys)) throw new Error('the store failed to read');
+      return current;
+    });
+    if (values === FAILED) return false;
+    const [epoch, ...tokens] = values;
+    const current = new Map(tagKeys.map((key, i) => [key, tokens[i]]));
+    return read.every(
+      (r) =>
+        r.epoch === epoch && r.tags.every((tag, i) => current.get(tagKey(tag)) === r.tokens[i]),
+    );
   }
 
   /**
@@ -210,7 +243,11 @@ export class QueryCache implements OnApplicationShutdown {
         if (entry && epoch !== undefined && entry.e === epoch && sameTokens(entry.t, tokens)) {
           this.counters.hits++;
           // Entries written before `x` existed: expired, as far as a rendered response can tell.
-          return { value: JSON.parse(entry.v) as T, expiresAt: entry.x ?? 0 };
+          return {
+            value: JSON.parse(entry.v) as T,
+            expiresAt: entry.x ?? 0,
+            tokens: { epoch: entry.e, tags, tokens: entry.t },
+          };
         }
         // Tokens (and the epoch) must exist before the loader reads the database: one written
         // after it could overwrite an invalidation that happened meanwhile.
@@ -221,7 +258,11 @@ export class QueryCache implements OnApplicationShutdown {
       this.counters.bypassed++;
     }
     const value = await loader();
-    const loaded = { value, expiresAt: Date.now() + ttlMs };
+    const loaded: Loaded<T> = {
+      value,
+      expiresAt: Date.now() + ttlMs,
+      tokens: snapshot && { epoch: snapshot.epoch, tags, tokens: snapshot.tokens },
+    };
     if (value === undefined || !snapshot) return loaded;
     if (!this.versions.isCurrent(versions)) {
       // A write committed while we loaded: what we read may predate it.

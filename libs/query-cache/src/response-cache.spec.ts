@@ -28,6 +28,8 @@ import { TransactionHost, TransactionsModule } from '@lib/transactions';
 import type { FastifyReply } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { SilentLogger, deferred, sleep } from '../../../test/support/testing';
+import { type RedisServer, startRedis } from '../../../test/support/redis-server';
+import { createClient, type RedisClientType } from '@keyv/redis';
 
 jest.setTimeout(10_000);
 
@@ -764,5 +766,84 @@ describe('ResponseCache with header versioning', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('ResponseCache on a shared Redis store', () => {
+  let redis: RedisServer;
+  let first: Harness;
+  let second: Harness;
+  let client: RedisClientType;
+
+  const connected = (h: Harness) =>
+    waitFor('the cache to reach Redis', () => h.queryCache.stats().connected, 5_000);
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const options = { store: 'redis' as const, redisUrl: redis.url, namespace: unique('shared') };
+    first = await startApp({ ...options, opTimeoutMs: 1_000 });
+    second = await startApp({ ...options, opTimeoutMs: 1_000 });
+    await connected(first);
+    await connected(second);
+    client = createClient({ url: redis.url }) as RedisClientType;
+    client.on('error', () => undefined);
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client?.close().catch(() => undefined);
+    await first?.app.close();
+    await second?.app.close();
+    await redis?.stop();
+  });
+
+  const mgetCalls = async () =>
+    Number(/cmdstat_mget:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+
+  it('a kept response is not reused once another process invalidated one of its tags', async () => {
+    const name = unique('remote');
+    const url = `/r/value/${name}`;
+    await first.get(url);
+    expect((await first.get(url)).json()).toMatchObject({ value: 'v0' });
+    expect(first.backend.calls('value', name)).toBe(1);
+
+    // The other process writes and invalidates; this one learns it from Redis alone.
+    first.backend.values.set(name, 'changed elsewhere');
+    await second.queryCache.invalidate([tagOf(name)]);
+    expect((await first.get(url)).json()).toMatchObject({ value: 'changed elsewhere' });
+    expect(first.backend.calls('value', name)).toBe(2);
+    // And the new response is kept again.
+    await first.get(url);
+    expect(first.backend.calls('value', name)).toBe(2);
+  });
+
+  it('concurrent reuses of one kept response share one check of the tokens', async () => {
+    const name = unique('shared-check');
+    const url = `/r/value/${name}`;
+    await first.get(url);
+    const before = first.responses.stats();
+    const reads = await mgetCalls();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => first.get(url)));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(first.backend.calls('value', name)).toBe(1);
+    expect(first.responses.stats().hits - before.hits).toBe(20);
+    const checks = (await mgetCalls()) - reads;
+    expect(checks).toBeGreaterThanOrEqual(1);
+    expect(checks).toBeLessThan(20);
+  });
+
+  it('kept responses are not reused while Redis is unreachable; reads still answer', async () => {
+    const name = unique('outage');
+    const url = `/r/value/${name}`;
+    await first.get(url);
+    await first.get(url);
+    expect(first.backend.calls('value', name)).toBe(1);
+    await redis.stop();
+    await waitFor('the cache to notice', () => !first.queryCache.stats().connected, 5_000);
+    first.backend.values.set(name, 'during the outage');
+    const answer = await first.get(url);
+    expect(answer.status).toBe(200);
+    expect(answer.json()).toMatchObject({ value: 'during the outage' });
+    expect(first.backend.calls('value', name)).toBe(2);
   });
 });

@@ -11,7 +11,7 @@ import type {
 import type { QueryCacheModuleOptions, ResponseCacheStats } from './query-cache.interfaces';
 import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
 import { QueryCache } from './query-cache.service';
-import { ResponseScope, responseScopes } from './response-scope';
+import { ResponseScope, type StoreTokens, responseScopes } from './response-scope';
 import { type TagSnapshot, TagVersions } from './tag-versions';
 
 /** The Fastify route-config flag `@CacheResponse()` sets. */
@@ -45,6 +45,8 @@ interface RenderedResponse {
   headers: [string, string | number | string[]][];
   body: string;
   snapshots: readonly TagSnapshot[];
+  /** With a shared store: the epoch and tag tokens of each read, checked before every reuse. */
+  tokens?: readonly StoreTokens[];
 }
 
 /** Headers that describe one exchange, not the representation: never kept. */
@@ -70,8 +72,10 @@ type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
  * `onRequest` hook, global or per route (rate limiting adds its own per route). A kept response is
  * reused only while the tag versions its reads started under are current ({@link TagVersions}):
  * invalidations bump them synchronously, in this process, before the write that caused them
- * answers, so the next read after a write never gets the old response. That holds with either
- * store: a DuckDB database has one writing process, and this is it.
+ * answers, so the next read after a write never gets the old response. With a shared store
+ * (Redis), where other processes may invalidate, a kept response is also reused only after one
+ * `MGET` shows the epoch and tag tokens its reads were made under unchanged (concurrent requests
+ * share it); while the store is unavailable kept responses are not reused.
  *
  * Every reuse counts as a hit of each read it stands for in `QueryCache.stats()`.
  */
@@ -80,6 +84,7 @@ export class ResponseCache implements OnModuleInit {
   private readonly logger = new Logger('ResponseCache');
   private readonly entries: CacheableMemory;
   private readonly counters = { hits: 0, misses: 0, stored: 0 };
+  private readonly checks = new Map<RenderedResponse, Promise<boolean>>();
   /** A number per route handler: versioned routes share a URL but not a handler. */
   private readonly handlerIds = new WeakMap<object, number>();
   private lastHandlerId = 0;
@@ -142,18 +147,49 @@ export class ResponseCache implements OnModuleInit {
     if (config?.[CACHE_RESPONSE_CONFIG] !== true) return done();
     const key = `${this.handlerId(route.handler)} ${request.url}`;
     const entry = this.entries.get<RenderedResponse>(key);
-    if (entry && entry.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) {
-      this.counters.hits++;
-      this.queryCache.countHits(entry.snapshots.length);
-      void reply.code(entry.statusCode);
-      for (const [name, value] of entry.headers) void reply.header(name, value);
-      void reply.send(entry.body);
-      return;
+    if (!entry || !entry.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) {
+      return this.render(key, request, reply, done);
     }
+    if (!entry.tokens) return this.serve(entry, reply);
+    // A shared store: another process may have invalidated a tag; one MGET tells.
+    void this.stillCurrent(entry, entry.tokens).then((current) => {
+      if (current) this.serve(entry, reply);
+      else this.render(key, request, reply, done);
+    });
+  }
+
+  private serve(entry: RenderedResponse, reply: FastifyReply): void {
+    this.counters.hits++;
+    this.queryCache.countHits(entry.snapshots.length);
+    void reply.code(entry.statusCode);
+    for (const [name, value] of entry.headers) void reply.header(name, value);
+    void reply.send(entry.body);
+  }
+
+  /** Runs the route, recording what it reads, so that its response can be kept. */
+  private render(
+    key: string,
+    request: ScopedRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
     this.counters.misses++;
     const scope = new ResponseScope(key, { ...reply.getHeaders() });
     request[SCOPE] = scope;
     responseScopes.run(scope, done);
+  }
+
+  /** Concurrent requests for one kept response share one check of the store's tokens. */
+  private stillCurrent(entry: RenderedResponse, tokens: readonly StoreTokens[]): Promise<boolean> {
+    let check = this.checks.get(entry);
+    if (!check) {
+      const started = this.queryCache.tokensCurrent(tokens).finally(() => {
+        if (this.checks.get(entry) === started) this.checks.delete(entry);
+      });
+      check = started;
+      this.checks.set(entry, check);
+    }
+    return check;
   }
 
   private handlerId(handler: object): number {
@@ -168,6 +204,9 @@ export class ResponseCache implements OnModuleInit {
   private keep(reply: FastifyReply, payload: unknown, scope: ResponseScope): void {
     if (reply.statusCode !== 200 || typeof payload !== 'string') return;
     if (scope.untracked || scope.snapshots.length === 0) return;
+    const shared = this.queryCache.sharedStore;
+    // With a shared store, a read that skipped it (unavailable) cannot be checked later.
+    if (shared && scope.tokens.some((tokens) => tokens === undefined)) return;
     if (Buffer.byteLength(payload) > this.maxBodyBytes) return;
     const ttlMs = Math.floor(scope.expiresAt - Date.now());
     if (!(ttlMs > 0)) return;
@@ -188,6 +227,7 @@ export class ResponseCache implements OnModuleInit {
       headers,
       body: payload,
       snapshots: scope.snapshots,
+      ...(shared ? { tokens: scope.tokens as StoreTokens[] } : {}),
     };
     this.entries.set(scope.key, entry, ttlMs);
     this.counters.stored++;

@@ -1,6 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TagSnapshot } from './tag-versions';
 
+/** The store's epoch and the tokens of `tags` (in order) that a read was made under. */
+export interface StoreTokens {
+  readonly epoch: string;
+  readonly tags: readonly string[];
+  readonly tokens: readonly string[];
+}
+
 /**
  * What a request served by a `@CacheResponse()` route read through `QueryCache.getOrLoad`: the
  * tag versions each read started under, and when the earliest of the values read expires. Its
@@ -8,6 +15,8 @@ import type { TagSnapshot } from './tag-versions';
  */
 export class ResponseScope {
   readonly snapshots: TagSnapshot[] = [];
+  /** The store tokens of each read; a read that skipped the store leaves `undefined`. */
+  readonly tokens: (StoreTokens | undefined)[] = [];
   /** Epoch milliseconds at which the first of the values read expires. */
   expiresAt = Number.POSITIVE_INFINITY;
   /** A read that could not be tracked happened (inside a transaction): never reuse. */
@@ -20,8 +29,9 @@ export class ResponseScope {
     readonly headersBefore: Readonly<Record<string, unknown>>,
   ) {}
 
-  record(snapshot: TagSnapshot, expiresAt: number): void {
+  record(snapshot: TagSnapshot, expiresAt: number, tokens: StoreTokens | undefined): void {
     this.snapshots.push(snapshot);
+    this.tokens.push(tokens);
     if (expiresAt < this.expiresAt) this.expiresAt = expiresAt;
   }
 }
