@@ -80,7 +80,7 @@ interface RunningApp {
 interface HttpWindow extends HttpLoadSample {
   cache?: CacheDelta;
   /** `@CacheResponse()` requests answered with a kept response, and those that ran the handler. */
-  keptResponses?: { hits: number; misses: number };
+  keptResponses?: { hits: number; misses: number; storeChecks: number };
 }
 
 /** The change of `/health/cache`'s counters over a window, and the breaker after it. */
@@ -235,6 +235,7 @@ async function runCacheBenchmark(ctx: BenchContext): Promise<void> {
           sample.keptResponses = {
             hits: keptAfter.hits - (keptBefore?.hits ?? 0),
             misses: keptAfter.misses - (keptBefore?.misses ?? 0),
+            storeChecks: keptAfter.storeChecks - (keptBefore?.storeChecks ?? 0),
           };
         }
         windows[side].push(sample);
@@ -679,9 +680,9 @@ function printReport(
   );
   ctx.log('the rest ran the handler).');
   ctx.log('From /health/cache over the windows: store reads/req (hits + misses + bypassed, less');
-  ctx.log('the kept responses, per response; below 1 also when concurrent requests for one key');
-  ctx.log('share one lookup, single flight), hit ratio (kept responses count as hits), and store');
-  ctx.log('errors (failed or timed-out store calls).\n');
+  ctx.log('the kept responses, plus the token checks of kept responses on Redis, per response;');
+  ctx.log('below 1 when concurrent requests share one lookup or check), hit ratio (kept responses');
+  ctx.log('count as hits), and store errors (failed or timed-out store calls).\n');
   const rows: string[][] = [];
   for (const side of ['bare', 'memory', 'nest', 'redis'] as const) {
     const s = cached.sides[side];
@@ -693,6 +694,7 @@ function printReport(
     const hits = total((c) => c.hits);
     const lookups = hits + total((c) => c.misses);
     const kept = s.windows.reduce((n, w) => n + (w.keptResponses?.hits ?? 0), 0);
+    const checks = s.windows.reduce((n, w) => n + (w.keptResponses?.storeChecks ?? 0), 0);
     const keptLookups = s.windows.reduce(
       (n, w) => n + (w.keptResponses ? w.keptResponses.hits + w.keptResponses.misses : 0),
       0,
@@ -710,7 +712,10 @@ function printReport(
       side === 'bare' || keptLookups === 0 ? '' : `${((kept / keptLookups) * 100).toFixed(1)}%`,
       side === 'bare'
         ? ''
-        : (Math.max(0, lookups - kept + total((c) => c.bypassed)) / responses).toFixed(3),
+        : (
+            Math.max(0, lookups - kept + total((c) => c.bypassed)) / responses +
+            checks / responses
+          ).toFixed(3),
       side === 'bare' || lookups === 0 ? '' : `${((hits / lookups) * 100).toFixed(1)}%`,
       side === 'bare' ? '' : formatInt(total((c) => c.errors)),
     ]);

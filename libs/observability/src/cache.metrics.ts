@@ -9,7 +9,7 @@ const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
  * Query-cache metrics of `@lib/query-cache`, read from `QueryCache.stats()` at scrape time:
  * `query_cache_{hits,misses,errors,bypassed,stale_discarded}_total`, `query_cache_connected`
  * (1 or 0) and `query_cache_breaker_state{state}` (1 for the current state); for the response
- * cache of `@CacheResponse()` routes, `response_cache_{hits,misses,stored}_total` and
+ * cache of `@CacheResponse()` routes, `response_cache_{hits,misses,stored,store_checks}_total` and
  * `response_cache_entries`. Registered only when the application has a cache (`QueryCacheModule`
  * registered globally).
  */
@@ -65,6 +65,11 @@ export class CacheMetrics {
         () => stats().misses,
       ],
       ['stored', 'Responses kept.', () => stats().stored],
+      [
+        'store_checks',
+        'Checks of kept responses against the shared store (one MGET each).',
+        () => stats().storeChecks,
+      ],
     ] as const;
     for (const [name, help, read] of counters) {
       observedCounter(metrics, `response_cache_${name}_total`, help, read);

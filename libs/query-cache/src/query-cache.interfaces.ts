@@ -43,6 +43,8 @@ export interface ResponseCacheStats {
   stored: number;
   /** Responses kept now. */
   entries: number;
+  /** Checks of kept responses against a shared store's tokens (one `MGET` each). */
+  storeChecks: number;
 }
 
 /** Counters of the cache, the body of `GET /health/cache`. */

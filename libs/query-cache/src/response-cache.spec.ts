@@ -698,7 +698,13 @@ describe('ResponseCache options', () => {
     expect(h.backend.calls('value', name)).toBe(2);
     // The query cache still works.
     expect(h.backend.loads(name)).toBe(1);
-    expect(h.responses.stats()).toEqual({ hits: 0, misses: 0, stored: 0, entries: 0 });
+    expect(h.responses.stats()).toEqual({
+      hits: 0,
+      misses: 0,
+      stored: 0,
+      entries: 0,
+      storeChecks: 0,
+    });
   });
 
   it('responseEntries bounds the kept responses (least recently used evicted)', async () => {
@@ -830,6 +836,7 @@ describe('ResponseCache on a shared Redis store', () => {
     const checks = (await mgetCalls()) - reads;
     expect(checks).toBeGreaterThanOrEqual(1);
     expect(checks).toBeLessThan(20);
+    expect(first.responses.stats().storeChecks - before.storeChecks).toBe(checks);
   });
 
   it('kept responses are not reused while Redis is unreachable; reads still answer', async () => {

@@ -83,7 +83,7 @@ type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
 export class ResponseCache implements OnModuleInit {
   private readonly logger = new Logger('ResponseCache');
   private readonly entries: CacheableMemory;
-  private readonly counters = { hits: 0, misses: 0, stored: 0 };
+  private readonly counters = { hits: 0, misses: 0, stored: 0, storeChecks: 0 };
   private readonly checks = new Map<RenderedResponse, Promise<boolean>>();
   /** A number per route handler: versioned routes share a URL but not a handler. */
   private readonly handlerIds = new WeakMap<object, number>();
@@ -183,6 +183,7 @@ export class ResponseCache implements OnModuleInit {
   private stillCurrent(entry: RenderedResponse, tokens: readonly StoreTokens[]): Promise<boolean> {
     let check = this.checks.get(entry);
     if (!check) {
+      this.counters.storeChecks++;
       const started = this.queryCache.tokensCurrent(tokens).finally(() => {
         if (this.checks.get(entry) === started) this.checks.delete(entry);
       });
