@@ -184,9 +184,13 @@ export class ResponseCache implements OnModuleInit {
     let check = this.checks.get(entry);
     if (!check) {
       this.counters.storeChecks++;
-      const started = this.queryCache.tokensCurrent(tokens).finally(() => {
-        if (this.checks.get(entry) === started) this.checks.delete(entry);
-      });
+      const started = this.queryCache
+        .tokensCurrent(tokens)
+        // Never leave a request waiting: an unexpected failure is a stale entry.
+        .catch(() => false)
+        .finally(() => {
+          if (this.checks.get(entry) === started) this.checks.delete(entry);
+        });
       check = started;
       this.checks.set(entry, check);
     }
