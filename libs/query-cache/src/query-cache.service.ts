@@ -175,11 +175,7 @@ export class QueryCache implements OnApplicationShutdown {
     if (!(await this.usable())) return false;
     const tagKeys = [...new Set(read.flatMap((r) => r.tags))].map(tagKey);
     const keys = [EPOCH_KEY, ...tagKeys];
-    const values = await this.guard(async () => {
-      const current = await this.cache.mget<string>(keys);
-      if (this.failedReads.has(keys)) throw new Error('the store failed to read');
-      return current;
-    });
+    const values = await this.readMany<string>(keys);
     if (values === FAILED) return false;
     const [epoch, ...tokens] = values;
     const current = new Map(tagKeys.map((key, i) => [key, tokens[i]]));
@@ -229,11 +225,7 @@ export class QueryCache implements OnApplicationShutdown {
     let snapshot: Snapshot | undefined;
     if (await this.usable()) {
       const keys = [entryKey(key), EPOCH_KEY, ...tags.map(tagKey)];
-      const read = await this.guard(async () => {
-        const values = await this.cache.mget<unknown>(keys);
-        if (this.failedReads.has(keys)) throw new Error('the store failed to read');
-        return values;
-      });
+      const read = await this.readMany<unknown>(keys);
       if (read !== FAILED) {
         const [entry, epoch, ...tokens] = read as [
           Entry | undefined,
@@ -357,6 +349,15 @@ export class QueryCache implements OnApplicationShutdown {
       })
       .finally(() => (this.recovering = undefined));
     return this.recovering;
+  }
+
+  /** One `MGET` through {@link guard}; a read the store reported as failed counts as failed. */
+  private readMany<T>(keys: string[]): Promise<(T | undefined)[] | Failed> {
+    return this.guard(async () => {
+      const values = await this.cache.mget<T>(keys);
+      if (this.failedReads.has(keys)) throw new Error('the store failed to read');
+      return values;
+    });
   }
 
   /** Runs one store call within `opTimeoutMs`, through the breaker; failures are counted, not thrown. */
