@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { DuckDbClient, DuckDbModule, transactionStorage } from '@lib/duckdb';
+import type { TestingModule } from '@nestjs/testing';
+import { DuckDbClient, transactionStorage } from '@lib/duckdb';
 import {
   IllegalTransactionStateError,
   TransactionHost,
   Transactional,
-  TransactionsModule,
   withRollback,
 } from '@lib/transactions';
+import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
 
 /** Runs `fn` outside any transaction: what other clients see. */
 function outside<T>(fn: () => Promise<T>): Promise<T> {
@@ -41,21 +38,14 @@ class Notes {
 }
 
 describe('withRollback', () => {
-  let dir: string;
+  let removeFiles: () => void;
   let moduleRef: TestingModule;
   let host: TransactionHost;
   let notes: Notes;
   let db: DuckDbClient;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'with-rollback-spec-'));
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        DuckDbModule.forRoot({ path: join(dir, 'test.duckdb'), isGlobal: true, pool: { max: 4 } }),
-        TransactionsModule,
-      ],
-      providers: [Notes],
-    }).compile();
+    ({ moduleRef, removeFiles } = await compileWithDuckDb({ providers: [Notes] }));
     await moduleRef.init();
     host = moduleRef.get(TransactionHost);
     notes = moduleRef.get(Notes);
@@ -66,7 +56,7 @@ describe('withRollback', () => {
 
   afterAll(async () => {
     await moduleRef.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeFiles();
   });
 
   beforeEach(() => {

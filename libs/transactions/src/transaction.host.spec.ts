@@ -1,15 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Injectable, type LoggerService } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { DuckDbClient, DuckDbModule, transactionStorage } from '@lib/duckdb';
-import {
-  IllegalTransactionStateError,
-  TransactionHost,
-  Transactional,
-  TransactionsModule,
-} from '@lib/transactions';
+import type { TestingModule } from '@nestjs/testing';
+import { DuckDbClient, transactionStorage } from '@lib/duckdb';
+import { IllegalTransactionStateError, TransactionHost, Transactional } from '@lib/transactions';
+import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,7 +77,7 @@ class Orders {
 }
 
 describe('TransactionHost hooks', () => {
-  let dir: string;
+  let removeFiles: () => void;
   let moduleRef: TestingModule;
   let db: DuckDbClient;
   let host: TransactionHost;
@@ -106,21 +99,11 @@ describe('TransactionHost hooks', () => {
     };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'transaction-host-spec-'));
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        DuckDbModule.forRoot({
-          path: join(dir, 'test.duckdb'),
-          isGlobal: true,
-          pool: { max: 4 },
-          transactions: { retryBaseDelayMs: 5 },
-        }),
-        TransactionsModule,
-      ],
-      providers: [Orders],
-    })
-      .setLogger(logger)
-      .compile();
+    ({ moduleRef, removeFiles } = await compileWithDuckDb(
+      { providers: [Orders] },
+      { transactions: { retryBaseDelayMs: 5 } },
+      logger,
+    ));
     await moduleRef.init();
     db = moduleRef.get(DuckDbClient);
     host = moduleRef.get(TransactionHost);
@@ -131,7 +114,7 @@ describe('TransactionHost hooks', () => {
 
   afterAll(async () => {
     await moduleRef.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeFiles();
   });
 
   beforeEach(async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   ConflictException,
   Controller,
@@ -11,15 +8,10 @@ import {
   Post,
 } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
-import { DuckDbClient, DuckDbModule, transactionStorage } from '@lib/duckdb';
-import {
-  TransactionHost,
-  Transactional,
-  TransactionsModule,
-  UseTransaction,
-} from '@lib/transactions';
+import { DuckDbClient, transactionStorage } from '@lib/duckdb';
+import { TransactionHost, Transactional, UseTransaction } from '@lib/transactions';
 import { type Observable, concatMap, defer, from, map, mergeMap, of, throwError } from 'rxjs';
+import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
 
 /** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
 function barrier(n: number): () => Promise<void> {
@@ -152,7 +144,7 @@ class RowsController {
 }
 
 describe('TransactionInterceptor over HTTP', () => {
-  let dir: string;
+  let removeFiles: () => void;
   let app: NestFastifyApplication;
   let url: string;
   let db: DuckDbClient;
@@ -170,20 +162,12 @@ describe('TransactionInterceptor over HTTP', () => {
       .sort((a, b) => a - b);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'transaction-interceptor-spec-'));
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        DuckDbModule.forRoot({
-          path: join(dir, 'test.duckdb'),
-          isGlobal: true,
-          pool: { max: 4 },
-          transactions: { retryBaseDelayMs: 5 },
-        }),
-        TransactionsModule,
-      ],
-      providers: [Rows],
-      controllers: [RowsController],
-    }).compile();
+    const compiled = await compileWithDuckDb(
+      { providers: [Rows], controllers: [RowsController] },
+      { transactions: { retryBaseDelayMs: 5 } },
+    );
+    removeFiles = compiled.removeFiles;
+    const { moduleRef } = compiled;
     app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
       logger: false,
     });
@@ -200,7 +184,7 @@ describe('TransactionInterceptor over HTTP', () => {
 
   afterAll(async () => {
     await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeFiles();
   });
 
   beforeEach(async () => {

@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { ConstraintViolationError, DuckDbClient, DuckDbModule } from '@lib/duckdb';
+import type { TestingModule } from '@nestjs/testing';
+import { ConstraintViolationError, DuckDbClient } from '@lib/duckdb';
 import {
   TransactionConflictError,
   TransactionHost,
   type TransactionStats,
   Transactional,
-  TransactionsModule,
 } from '@lib/transactions';
+import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
 
 /** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
 function barrier(n: number): () => Promise<void> {
@@ -91,7 +88,7 @@ class Counters {
 }
 
 describe('@Transactional write-write conflicts', () => {
-  let dir: string;
+  let removeFiles: () => void;
   let moduleRef: TestingModule;
   let db: DuckDbClient;
   let host: TransactionHost;
@@ -111,19 +108,10 @@ describe('@Transactional write-write conflicts', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'transactional-conflicts-spec-'));
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        DuckDbModule.forRoot({
-          path: join(dir, 'test.duckdb'),
-          isGlobal: true,
-          pool: { max: 4 },
-          transactions: { defaultRetries: 2, retryBaseDelayMs: 5, retryMaxDelayMs: 20 },
-        }),
-        TransactionsModule,
-      ],
-      providers: [Counters],
-    }).compile();
+    ({ moduleRef, removeFiles } = await compileWithDuckDb(
+      { providers: [Counters] },
+      { transactions: { defaultRetries: 2, retryBaseDelayMs: 5, retryMaxDelayMs: 20 } },
+    ));
     await moduleRef.init();
     db = moduleRef.get(DuckDbClient);
     host = moduleRef.get(TransactionHost);
@@ -134,7 +122,7 @@ describe('@Transactional write-write conflicts', () => {
 
   afterAll(async () => {
     await moduleRef.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeFiles();
   });
 
   beforeEach(async () => {
@@ -220,19 +208,10 @@ describe('@Transactional write-write conflicts', () => {
 
 describe('transaction statistics', () => {
   it('counts a known sequence exactly: started counts attempts', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'transactional-stats-spec-'));
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        DuckDbModule.forRoot({
-          path: join(dir, 'test.duckdb'),
-          isGlobal: true,
-          pool: { max: 4 },
-          transactions: { retryBaseDelayMs: 5 },
-        }),
-        TransactionsModule,
-      ],
-      providers: [Counters],
-    }).compile();
+    const { moduleRef, removeFiles } = await compileWithDuckDb(
+      { providers: [Counters] },
+      { transactions: { retryBaseDelayMs: 5 } },
+    );
     await moduleRef.init();
     try {
       const db = moduleRef.get(DuckDbClient);
@@ -284,7 +263,7 @@ describe('transaction statistics', () => {
       expect(host.stats()).toMatchObject({ started: 7, committed: 5, active: 0 });
     } finally {
       await moduleRef.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeFiles();
     }
   });
 });

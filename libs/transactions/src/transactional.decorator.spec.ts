@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Injectable, type Provider } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import {
   ConstraintViolationError,
   DuckDbClient,
-  DuckDbModule,
   type DuckDbModuleOptions,
   DuckDbPool,
   transactionStorage,
@@ -19,10 +15,10 @@ import {
   TransactionHost,
   TransactionTimeoutError,
   Transactional,
-  TransactionsModule,
   UnexpectedRollbackError,
   UseTransaction,
 } from '@lib/transactions';
+import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
 
 /** What a scope saw: whether it ran in a transaction, and the ids visible to it after its insert. */
 interface Seen {
@@ -250,20 +246,8 @@ interface App {
 }
 
 async function startApp(options: Omit<DuckDbModuleOptions, 'path'> = {}): Promise<App> {
-  const dir = mkdtempSync(join(tmpdir(), 'transactional-spec-'));
   const providers: Provider[] = [Items, Inner, Outer];
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      DuckDbModule.forRoot({
-        path: join(dir, 'test.duckdb'),
-        isGlobal: true,
-        pool: { max: 4 },
-        ...options,
-      }),
-      TransactionsModule,
-    ],
-    providers,
-  }).compile();
+  const { moduleRef, removeFiles } = await compileWithDuckDb({ providers }, options);
   await moduleRef.init();
   const db = moduleRef.get(DuckDbClient);
   await db.execute('CREATE TABLE items (id INTEGER PRIMARY KEY)');
@@ -278,7 +262,7 @@ async function startApp(options: Omit<DuckDbModuleOptions, 'path'> = {}): Promis
       try {
         await moduleRef.close();
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeFiles();
       }
     },
   };
