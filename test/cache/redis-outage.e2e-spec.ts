@@ -3,6 +3,7 @@ import { ApiClient } from '../support/api';
 import { API, type ModelConfig, configBody, ok, unique } from '../support/http';
 import { type RedisServer, startRedis } from '../support/redis-server';
 import { type TestApp, startTestApp } from '../support/test-app';
+import { sleep } from '../support/testing';
 
 jest.setTimeout(25_000);
 
@@ -39,10 +40,6 @@ interface CacheStats {
 interface HealthBody {
   status: string;
   info?: { cache?: { status: string; connected: boolean; degraded: boolean } };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function percentile(values: number[], p: number): number {

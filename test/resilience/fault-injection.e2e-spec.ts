@@ -4,6 +4,7 @@ import { DuckDbPool } from '@lib/duckdb';
 import { CircuitBreakerRegistry, DATABASE_CIRCUIT } from '@lib/resilience';
 import { API, type ConfigPage, configBody, expectError, ok, unique } from '../support/http';
 import { type TestApp, startTestApp } from '../support/test-app';
+import { sleep } from '../support/testing';
 
 jest.setTimeout(15_000);
 
@@ -33,10 +34,6 @@ interface Sample {
   retryAfter?: string;
   ms: number;
   driverCalls: number;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -3,6 +3,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { sleep } from './testing';
 
 /** A real `redis-server` child process on a loopback port, for tests. */
 export interface RedisServer {
@@ -97,10 +98,6 @@ export function ping(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
     socket.once('close', () => done(false));
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function exited(child: ChildProcess): Promise<void> {

@@ -19,6 +19,7 @@ import type { DuckDbModuleOptions } from './duckdb.interfaces';
 import { resolveDuckDbOptions } from './duckdb.options';
 import { DuckDbPool } from './pool/duckdb-pool';
 import { type InFlightProbe, probeInFlight } from './testing/in-flight.spec-helper';
+import { sleep, barrier, settle } from '../../../test/support/testing';
 
 interface Opened {
   db: DuckDbDatabase;
@@ -57,28 +58,6 @@ async function openClient(settings: Omit<DuckDbModuleOptions, 'path'> = {}): Pro
   const result = { db, pool, client: new DuckDbClient(pool) };
   opened.push(result);
   return result;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
-/** Resolves each caller once `n` callers have arrived; later callers pass straight through. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived >= n) open();
-    return opened;
-  };
 }
 
 describe('DuckDbClient', () => {

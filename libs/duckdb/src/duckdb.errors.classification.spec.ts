@@ -24,6 +24,7 @@ import {
 import type { SqlParam } from './duckdb.interfaces';
 import { resolveDuckDbOptions } from './duckdb.options';
 import { DuckDbPool } from './pool/duckdb-pool';
+import { barrier } from '../../../test/support/testing';
 
 /** Parameter values that must never surface in an error's message, context, log or response. */
 const SECRET = 'SECRET-4f1c9e-value';
@@ -127,17 +128,6 @@ afterAll(async () => {
   db.instance.closeSync();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Resolves every caller once `n` have arrived. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived >= n) open();
-    return opened;
-  };
-}
 
 async function caught(work: Promise<unknown>): Promise<unknown> {
   try {

@@ -16,6 +16,7 @@ import { DuckDbModule, DuckDbPool, type DuckDbModuleOptions } from '@lib/duckdb'
 import { HEALTH_ROUTES } from './health.constants';
 import type { HealthModuleOptions } from './health.interfaces';
 import { HealthModule } from './health.module';
+import { sleep } from '../../../test/support/testing';
 
 const POOL_FIELDS = [
   'enabled',
@@ -97,10 +98,6 @@ async function shutdown(booted: Booted | undefined): Promise<void> {
   if (!booted) return;
   await booted.app.close();
   rmSync(booted.dir, { recursive: true, force: true });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 beforeAll(() => Logger.overrideLogger(false));

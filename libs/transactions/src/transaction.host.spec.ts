@@ -3,25 +3,11 @@ import type { TestingModule } from '@nestjs/testing';
 import { DuckDbClient, transactionStorage } from '@lib/duckdb';
 import { IllegalTransactionStateError, TransactionHost, Transactional } from '@lib/transactions';
 import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { sleep, barrier } from '../../../test/support/testing';
 
 /** Runs `fn` outside any transaction: what other clients see. */
 function outside<T>(fn: () => Promise<T>): Promise<T> {
   return transactionStorage.exit(fn);
-}
-
-/** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived >= n) open();
-    return opened;
-  };
 }
 
 /** Keeps what the application logged at error level. */

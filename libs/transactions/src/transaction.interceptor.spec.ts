@@ -12,21 +12,7 @@ import { DuckDbClient, transactionStorage } from '@lib/duckdb';
 import { TransactionHost, Transactional, UseTransaction } from '@lib/transactions';
 import { type Observable, concatMap, defer, from, map, mergeMap, of, throwError } from 'rxjs';
 import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-
-/** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived >= n) open();
-    return opened;
-  };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { sleep, barrier } from '../../../test/support/testing';
 
 interface Reply {
   id: number;

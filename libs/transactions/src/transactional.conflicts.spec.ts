@@ -8,24 +8,7 @@ import {
   Transactional,
 } from '@lib/transactions';
 import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-
-/** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived >= n) open();
-    return opened;
-  };
-}
-
-function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
+import { barrier, settle } from '../../../test/support/testing';
 
 @Injectable()
 class Counters {

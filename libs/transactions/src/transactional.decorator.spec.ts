@@ -19,15 +19,12 @@ import {
   UseTransaction,
 } from '@lib/transactions';
 import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
+import { sleep } from '../../../test/support/testing';
 
 /** What a scope saw: whether it ran in a transaction, and the ids visible to it after its insert. */
 interface Seen {
   inTransaction: boolean;
   ids: number[];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Runs `fn` outside any transaction (on its own pooled connection): what other clients see. */

@@ -12,6 +12,7 @@ import type { DuckDbPoolOptions } from '../duckdb.interfaces';
 import { resolveDuckDbOptions } from '../duckdb.options';
 import { DuckDbPool } from './duckdb-pool';
 import type { PooledConnection } from './pooled-connection';
+import { sleep } from '../../../../test/support/testing';
 
 const ctx = { operation: 'spec' };
 
@@ -46,10 +47,6 @@ async function openPool(pool: DuckDbPoolOptions): Promise<DuckDbPool> {
   opened.push({ db, pool: created });
   await created.start();
   return created;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

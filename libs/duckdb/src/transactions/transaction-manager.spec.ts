@@ -10,6 +10,7 @@ import { DuckDbModule } from '../duckdb.module';
 import { DuckDbPool } from '../pool/duckdb-pool';
 import { TransactionManager } from './transaction-manager';
 import { Propagation } from './transaction.options';
+import { barrier, settle } from '../../../../test/support/testing';
 
 interface Engine {
   db: DuckDbClient;
@@ -56,24 +57,6 @@ async function start(options: Omit<DuckDbModuleOptions, 'path'> = {}): Promise<E
     manager: moduleRef.get(TransactionManager),
     pool: moduleRef.get(DuckDbPool),
   };
-}
-
-/** Resolves every caller once `n` have arrived; later callers (reruns) pass straight through. */
-function barrier(n: number): () => Promise<void> {
-  let arrived = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return () => {
-    if (++arrived >= n) open();
-    return opened;
-  };
-}
-
-function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
 }
 
 describe('TransactionManager', () => {
