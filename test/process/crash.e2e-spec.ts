@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import {
-  type ModelConfigJson,
   type ServerProcess,
   cleanupServers,
   delay,
@@ -9,6 +8,7 @@ import {
   request,
   startServer,
 } from './server-process';
+import type { ModelConfig } from '../support/http';
 
 /**
  * Durability (API.md §3): a write answered with 2xx is in the DuckDB file before the answer and
@@ -21,7 +21,7 @@ const WRITE_MS = 1_750;
 const CYCLES = 2;
 const MIN_ACKNOWLEDGED = 50;
 
-type Fields = Pick<ModelConfigJson, 'modelName' | 'parameters' | 'enabled'>;
+type Fields = Pick<ModelConfig, 'modelName' | 'parameters' | 'enabled'>;
 
 /** What the test knows about one created config. */
 interface ConfigLedger {
@@ -100,7 +100,7 @@ async function runWriters(
             { items },
           );
           if (res.status === 200) {
-            const body = res.body as { items: ModelConfigJson[] };
+            const body = res.body as { items: ModelConfig[] };
             if (
               JSON.stringify(body.items.map((item) => item.modelId)) !== JSON.stringify(modelIds)
             ) {
@@ -126,7 +126,7 @@ async function runWriters(
             fields,
           );
           if (res.status === 200) {
-            const body = res.body as ModelConfigJson;
+            const body = res.body as ModelConfig;
             if (body.version !== target.acked.version + 1) {
               stats.anomalies.push(`PATCH ${target.id} answered v${body.version}`);
             }
@@ -148,7 +148,7 @@ async function runWriters(
           };
           const res = await request(server.baseUrl, 'POST', '/api/v1/model-configs', create);
           if (res.status === 201) {
-            const body = res.body as ModelConfigJson;
+            const body = res.body as ModelConfig;
             const entry: ConfigLedger = {
               id: body.id,
               usageType,
@@ -182,7 +182,7 @@ async function runWriters(
 }
 
 /** Checks every acknowledged write against what the restarted server serves; returns counts. */
-function verify(stored: ModelConfigJson[]): {
+function verify(stored: ModelConfig[]): {
   configs: number;
   chains: number;
   unacknowledgedStored: number;

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
-  type ModelConfigJson,
   cleanupServers,
   listAllConfigs,
   makeTempDir,
@@ -10,6 +9,7 @@ import {
   stopServer,
   waitForExit,
 } from './server-process';
+import type { ModelConfig } from '../support/http';
 
 /**
  * Migrations: applied once and recorded with a checksum; a recorded migration whose checksum no
@@ -84,7 +84,7 @@ describe('migration checksums', () => {
       );
     });
     const restored = await startServer({ dbPath });
-    const after: ModelConfigJson[] = await listAllConfigs(restored.baseUrl);
+    const after: ModelConfig[] = await listAllConfigs(restored.baseUrl);
     expect(after).toEqual(seeded);
     expect(restored.stdout()).not.toContain(`Applied migration ${MIGRATION_FILE}`);
     await stopServer(restored, 'SIGTERM');

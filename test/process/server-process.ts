@@ -4,6 +4,7 @@ import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ModelConfig } from '../support/http';
 
 /** The repository root: the working directory of every spawned server. */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -309,28 +310,13 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** A ModelConfig as the API returns it (API.md §1). */
-export interface ModelConfigJson {
-  id: string;
-  usageType: string;
-  priority: number;
-  modelId: string;
-  modelName: string;
-  provider: string;
-  parameters: Record<string, unknown>;
-  enabled: boolean;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
 /** Every config, read page by page from `GET /api/v1/model-configs`. */
-export async function listAllConfigs(baseUrl: string): Promise<ModelConfigJson[]> {
-  const all: ModelConfigJson[] = [];
+export async function listAllConfigs(baseUrl: string): Promise<ModelConfig[]> {
+  const all: ModelConfig[] = [];
   for (let offset = 0; ; offset += 1000) {
     const res = await request(baseUrl, 'GET', `/api/v1/model-configs?limit=1000&offset=${offset}`);
     if (res.status !== 200) throw new Error(`GET /api/v1/model-configs: ${res.status} ${res.text}`);
-    const page = res.body as { items: ModelConfigJson[]; total: number };
+    const page = res.body as { items: ModelConfig[]; total: number };
     all.push(...page.items);
     if (page.items.length === 0 || all.length >= page.total) return all;
   }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import {
   type ExitInfo,
   type HttpResult,
-  type ModelConfigJson,
   type ServerProcess,
   cleanupServers,
   delay,
@@ -14,6 +13,7 @@ import {
   stopServer,
   waitForExit,
 } from './server-process';
+import type { ModelConfig } from '../support/http';
 
 /**
  * Graceful shutdown (API.md §3): on SIGTERM or SIGINT the server stops accepting connections, lets
@@ -66,7 +66,7 @@ describe('graceful shutdown on SIGTERM (API.md §3)', () => {
   jest.setTimeout(60_000);
 
   const dbPath = join(makeTempDir(), 'shutdown.duckdb');
-  const singles: ModelConfigJson[] = [];
+  const singles: ModelConfig[] = [];
   const bulkTypes = Array.from({ length: BULKS }, (_, i) => `shutdown-bulk-${i}`);
   let bulkOutcomes: Outcome[] = [];
   let lateOutcome: Outcome;
@@ -74,7 +74,7 @@ describe('graceful shutdown on SIGTERM (API.md §3)', () => {
   let exit: ExitInfo | undefined;
   let exitMs = 0;
   let first: ServerProcess;
-  let stored: ModelConfigJson[] = [];
+  let stored: ModelConfig[] = [];
 
   beforeAll(async () => {
     first = await startServer({ dbPath });
@@ -87,7 +87,7 @@ describe('graceful shutdown on SIGTERM (API.md §3)', () => {
         provider: 'openrouter',
       });
       if (res.status !== 201) throw new Error(`setup write failed: ${res.status} ${res.text}`);
-      singles.push(res.body as ModelConfigJson);
+      singles.push(res.body as ModelConfig);
     }
 
     const before = await poolStats(first);
@@ -175,7 +175,7 @@ describe('graceful shutdown on SIGTERM (API.md §3)', () => {
       const outcome = bulkOutcomes[i];
       const rows = stored.filter((config) => config.usageType === usageType);
       if (outcome.kind === 'response' && outcome.res.status === 201) {
-        const items = (outcome.res.body as { items: ModelConfigJson[] }).items;
+        const items = (outcome.res.body as { items: ModelConfig[] }).items;
         expect(rows.length).toBe(BULK_SIZE);
         for (const item of items) expect(byId.get(item.id)).toEqual(item);
       } else {
