@@ -21,7 +21,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@lib/*/*'], message: 'Import a library only through its index (@lib/<name>).' },
+            {
+              group: ['@lib/*/*', '!@lib/*/testing'],
+              message: 'Import a library only through its index (@lib/<name>) or its testing entry point (@lib/<name>/testing).',
+            },
             { group: ['**/libs/*/src/*'], message: 'Import a library only through its alias (@lib/<name>).' },
           ],
         },

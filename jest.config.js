@@ -1,6 +1,8 @@
 /** @type {import('jest').Config} */
 const moduleNameMapper = {
-  '^@lib/(common|duckdb|health|transactions|query-cache|resilience|observability)(|/.*)$': '<rootDir>/libs/$1/src$2',
+  '^@lib/(common|duckdb|health|transactions|query-cache|resilience|observability)$': '<rootDir>/libs/$1/src',
+  // Testing entry points (helpers for specs and e2e tests), like @nestjs/testing.
+  '^@lib/(common|transactions|query-cache)/testing$': '<rootDir>/libs/$1/src/testing',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], moduleNameMapper, transform };

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { version } from '@duckdb/node-api';
-import { DuckDbClient, DuckDbPool } from '@lib/duckdb';
+import { DuckDbClient, DuckDbPool, TransactionManager } from '@lib/duckdb';
+import { MODEL_CONFIG_SQL } from '../apps/api/src/model-configs/model-configs.sql';
 import {
   type LevelResult,
   MAX_OVERHEAD_PCT,
@@ -10,17 +11,12 @@ import {
 } from './pool.report';
 import type { Benchmark, BenchContext } from './support/benchmark';
 import { type LoadSample, type Operation, runClosedLoop } from './support/load';
-import {
-  IdSequence,
-  MODEL_CONFIG_COLUMNS,
-  type ModelConfigsDb,
-  openModelConfigsDb,
-} from './support/model-configs-db';
+import { IdSequence, type ModelConfigsDb, openModelConfigsDb } from './support/model-configs-db';
 import { type RawReadPath, type RawReader, openRawReader } from './support/raw-readers';
 import { formatInt, median, round } from './support/report';
 
 /** The point read every side runs: the repository's `findById`. */
-const POINT_READ = `SELECT ${MODEL_CONFIG_COLUMNS} FROM model_configs WHERE id = $1`;
+const POINT_READ = MODEL_CONFIG_SQL.byId;
 
 const SIDES: readonly Side[] = ['ceiling', 'readAll', 'client'];
 
@@ -126,6 +122,10 @@ async function runPoolBenchmark(ctx: BenchContext): Promise<void> {
   }
 }
 
+/**
+ * One level: `concurrency` callers on each side (a pool of `--pool-max` or as many connections
+ * as callers, and as many raw readers per driver path), the sides rotating every round.
+ */
 async function measureLevel(
   ctx: BenchContext,
   db: ModelConfigsDb,
@@ -143,7 +143,7 @@ async function measureLevel(
     statementCacheSize: db.options.statementCacheSize,
   });
   await pool.start();
-  const client = new DuckDbClient(pool);
+  const client = new DuckDbClient(pool, new TransactionManager(pool));
   const readers: RawReader[] = [];
   const open = async (path: RawReadPath) => {
     const opened: RawReader[] = [];
@@ -163,58 +163,77 @@ async function measureLevel(
         expectOneRow(await client.query(POINT_READ, [ids.next()]));
       }),
     };
-    const samples: Record<Side, LoadSample[]> = { ceiling: [], readAll: [], client: [] };
-    for (let r = 0; r < settings.rounds; r++) {
-      // Rotate the order so that no side always runs first (or right after the same neighbour).
-      const order = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
-      for (const side of order) {
-        ids.reset();
-        const sample = await runClosedLoop(callers[side], {
-          warmupMs: r === 0 ? settings.warmupMs : settings.rewarmMs,
-          durationMs: settings.durationMs,
-        });
-        if (sample.errors > 0) {
-          ctx.log(
-            `  ${side} ×${concurrency}: ${sample.errors} errors; first: ${sample.firstError}`,
-          );
-        }
-        samples[side].push(sample);
-      }
-    }
-    ctx.log(
-      `  ${concurrency} callers, reads/s per round: ` +
-        SIDES.map((s) => `${s} ${samples[s].map((x) => formatInt(x.perSecond)).join(' ')}`).join(
-          ' | ',
-        ),
-    );
-    const perRound = (a: Side, b: Side) =>
-      samples[a].map((s, i) => s.perSecond / samples[b][i].perSecond);
-    const roundRatios = perRound('client', 'ceiling');
-    const ratio = median(roundRatios);
-    const sides = {
-      ceiling: summarize(samples.ceiling),
-      readAll: summarize(samples.readAll),
-      client: summarize(samples.client),
-    };
-    const all = SIDES.flatMap((s) => samples[s]);
-    return {
-      concurrency,
-      poolMax,
-      sides,
-      roundRatios: roundRatios.map((x) => round(x, 4)),
-      ratio: round(ratio, 4),
-      overheadPct: round((1 - ratio) * 100, 2),
-      facadeRatio: round(median(perRound('client', 'readAll')), 4),
-      cpuOverheadPct: round(
-        (sides.client.medianCpuUsPerOp / sides.ceiling.medianCpuUsPerOp - 1) * 100,
-        2,
-      ),
-      foreignCpuShare: round(median(all.map((s) => s.foreignCpuShare)), 3),
-    };
+    const samples = await runRounds(ctx, ids, concurrency, callers, settings);
+    return levelResult(concurrency, poolMax, samples);
   } finally {
     for (const reader of readers) reader.close();
     await pool.drain();
   }
+}
+
+/** `settings.rounds` windows per side, the sides in rotating order; logs each round's reads/s. */
+async function runRounds(
+  ctx: BenchContext,
+  ids: IdSequence,
+  concurrency: number,
+  callers: Record<Side, Operation[]>,
+  settings: Settings,
+): Promise<Record<Side, LoadSample[]>> {
+  const samples: Record<Side, LoadSample[]> = { ceiling: [], readAll: [], client: [] };
+  for (let r = 0; r < settings.rounds; r++) {
+    // Rotate the order so that no side always runs first (or right after the same neighbour).
+    const order = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
+    for (const side of order) {
+      ids.reset();
+      const sample = await runClosedLoop(callers[side], {
+        warmupMs: r === 0 ? settings.warmupMs : settings.rewarmMs,
+        durationMs: settings.durationMs,
+      });
+      if (sample.errors > 0) {
+        ctx.log(`  ${side} ×${concurrency}: ${sample.errors} errors; first: ${sample.firstError}`);
+      }
+      samples[side].push(sample);
+    }
+  }
+  ctx.log(
+    `  ${concurrency} callers, reads/s per round: ` +
+      SIDES.map((s) => `${s} ${samples[s].map((x) => formatInt(x.perSecond)).join(' ')}`).join(
+        ' | ',
+      ),
+  );
+  return samples;
+}
+
+/** The level's sides summarized, and the client against the ceiling and `runAndReadAll`. */
+function levelResult(
+  concurrency: number,
+  poolMax: number,
+  samples: Record<Side, LoadSample[]>,
+): LevelResult {
+  const perRound = (a: Side, b: Side) =>
+    samples[a].map((s, i) => s.perSecond / samples[b][i].perSecond);
+  const roundRatios = perRound('client', 'ceiling');
+  const ratio = median(roundRatios);
+  const sides = {
+    ceiling: summarize(samples.ceiling),
+    readAll: summarize(samples.readAll),
+    client: summarize(samples.client),
+  };
+  const all = SIDES.flatMap((s) => samples[s]);
+  return {
+    concurrency,
+    poolMax,
+    sides,
+    roundRatios: roundRatios.map((x) => round(x, 4)),
+    ratio: round(ratio, 4),
+    overheadPct: round((1 - ratio) * 100, 2),
+    facadeRatio: round(median(perRound('client', 'readAll')), 4),
+    cpuOverheadPct: round(
+      (sides.client.medianCpuUsPerOp / sides.ceiling.medianCpuUsPerOp - 1) * 100,
+      2,
+    ),
+    foreignCpuShare: round(median(all.map((s) => s.foreignCpuShare)), 3),
+  };
 }
 
 function expectOneRow(rows: readonly unknown[]): void {

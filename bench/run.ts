@@ -18,12 +18,14 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   resilience: async () => (await import('./resilience.bench')).default,
   transactions: async () => (await import('./transactions.bench')).default,
   cache: async () => (await import('./cache.bench')).default,
+  soak: async () => (await import('./soak.bench')).default,
 };
 
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- pool` one (several names allowed);
  * `npm run bench -- --list` lists them with their options. Options are `--key=value`.
- * Exits non-zero only on a usage error or a crash, never because a target was missed.
+ * Exits non-zero on a usage error or a crash, and when `soak` fails its own check (memory growth,
+ * a 5xx, a lost write); never because a speed target was missed.
  */
 async function main(): Promise<void> {
   const args = new BenchArgs(process.argv.slice(2));

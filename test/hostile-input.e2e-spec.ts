@@ -194,15 +194,22 @@ describe('errors and hostile input', () => {
         '__proto__ inside parameters',
         `{"usageType":"${unique()}","priority":1,"modelId":"m","modelName":"M","provider":"p","parameters":{"__proto__":{"polluted":true}}}`,
       ],
-      [
-        'constructor.prototype',
-        `{"usageType":"${unique()}","priority":1,"modelId":"m","modelName":"M","provider":"p","parameters":{"constructor":{"prototype":{"polluted":true}}}}`,
-      ],
     ])('answers 400 for %s and pollutes nothing', async (_label, body) => {
       expectErrorBody(400, 'VALIDATION_FAILED', await postRaw(body));
       // The server runs in this process: its prototypes are ours.
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
+    it('stores constructor.prototype inside parameters verbatim (it is data) and pollutes nothing', async () => {
+      const parameters = { constructor: { prototype: { polluted: true } }, prototype: 1 };
+      const res = await postRaw(JSON.stringify({ ...configBody(unique()), parameters }));
+      expect(res.status).toBe(201);
+      const created = JSON.parse(res.text) as { id: string };
+      expect((await api.get(created.id)).parameters).toEqual(parameters);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype).not.toHaveProperty('polluted');
+      expect(Function.prototype).not.toHaveProperty('polluted');
     });
 
     it('answers 400 or lets the last value win for duplicate keys', async () => {

@@ -7,6 +7,7 @@ import {
   resolveDuckDbOptions,
   type ResolvedDuckDbOptions,
 } from '@lib/duckdb';
+import { MODEL_CONFIG_SQL } from '../../apps/api/src/model-configs/model-configs.sql';
 
 /** The application's migrations: the benchmark database has exactly the service's schema. */
 export const MIGRATIONS_DIR = join(
@@ -20,9 +21,8 @@ export const MIGRATIONS_DIR = join(
   'migrations',
 );
 
-/** Every column the repository selects, in its order (`model-configs.repository.ts`). */
-export const MODEL_CONFIG_COLUMNS =
-  'id, usage_type, priority, model_id, model_name, provider, parameters, enabled, version, created_at, updated_at';
+/** Every column the repository selects, in its order: `MODEL_CONFIG_SQL.columns`. */
+export const MODEL_CONFIG_COLUMNS = MODEL_CONFIG_SQL.columns;
 
 /** Options of {@link openModelConfigsDb}. */
 export interface ModelConfigsDbOptions {

@@ -138,11 +138,11 @@ describe.each(CONFIGS)('query cache over HTTP (%s store, %s)', (store, responses
         expect.arrayContaining([
           `${NAMESPACE}::epoch`,
           `${NAMESPACE}::t:configs:${ut}`,
-          `${NAMESPACE}::v:active:${JSON.stringify([ut])}`,
-          `${NAMESPACE}::v:id:${JSON.stringify([created.id])}`,
+          `${NAMESPACE}::entry:active:${JSON.stringify([ut])}`,
+          `${NAMESPACE}::entry:id:${JSON.stringify([created.id])}`,
         ]),
       );
-      const entry = await client.get(`${NAMESPACE}::v:id:${JSON.stringify([created.id])}`);
+      const entry = await client.get(`${NAMESPACE}::entry:id:${JSON.stringify([created.id])}`);
       expect(entry).toContain(created.id);
       const before = await cacheStats();
       const redisReads = await mgetCalls(client);

@@ -72,6 +72,11 @@ describe('configuration refused at startup (API.md §4)', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['DUCKDB_POOL_ENABLED', { DUCKDB_POOL_ENABLED: 'maybe' }],
     ['REDIS_URL', { REDIS_URL: 'notaurl' }],
+    // DuckDB itself refuses a percentage ("Failed to set config", naming nothing).
+    ['DUCKDB_MEMORY_LIMIT', { DUCKDB_MEMORY_LIMIT: '80%' }],
+    ['DUCKDB_MEMORY_LIMIT', { DUCKDB_MEMORY_LIMIT: 'lots' }],
+    // Accepted by DuckDB, but too small to run the migrations and queries.
+    ['DUCKDB_MEMORY_LIMIT', { DUCKDB_MEMORY_LIMIT: '1MB' }],
   ];
 
   it.each(cases)('%s malformed: exits non-zero before listening, naming it', async (name, env) => {
@@ -95,6 +100,23 @@ describe('configuration refused at startup (API.md §4)', () => {
     expect(result.stderr).toContain(name);
     expect(result.connections).toBe(0);
     expect(result.output).not.toContain('Serving on');
+  });
+
+  it('starts with DUCKDB_MEMORY_LIMIT=64MiB and serves a write and a read', async () => {
+    const server = await startServer({
+      dbPath: join(makeTempDir(), 'memory-limit.duckdb'),
+      env: { DUCKDB_MEMORY_LIMIT: '64MiB', LOG_LEVEL: 'warn' },
+    });
+    const write = await request(server.baseUrl, 'POST', '/api/v1/model-configs', {
+      usageType: 'memory-limit',
+      priority: 1,
+      modelId: 'small',
+      modelName: 'Small',
+      provider: 'ollama',
+    });
+    expect(write.status).toBe(201);
+    const read = await request(server.baseUrl, 'GET', '/api/v1/usage-types/memory-limit/active');
+    expect((read.body as { modelId: string }).modelId).toBe('small');
   });
 
   it('warns at startup, naming API_KEY, when API_KEY is unset', async () => {

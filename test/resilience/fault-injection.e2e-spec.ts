@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DuckDbPool } from '@lib/duckdb';
-import { CircuitBreakerRegistry, DATABASE_CIRCUIT } from '@lib/resilience';
+import { ResiliencePolicies, DATABASE_CIRCUIT } from '@lib/resilience';
 import { API, type ConfigPage, configBody, expectError, ok, unique } from '../support/http';
 import { type TestApp, startTestApp } from '../support/test-app';
 import { sleep } from '../support/testing';
@@ -45,7 +45,7 @@ interface Sample {
 describe('database outage: the database circuit (fault injection)', () => {
   let testApp: TestApp;
   let pool: DuckDbPool;
-  let registry: CircuitBreakerRegistry;
+  let policies: ResiliencePolicies;
   /** Statements the injector saw (each would have reached the driver). */
   let driverCalls = 0;
   /** The statements the injector saw, most recent last (at most 20). */
@@ -86,7 +86,7 @@ describe('database outage: the database circuit (fault injection)', () => {
       RETRY_MAX_DELAY_MS: '20',
     });
     pool = testApp.app.get(DuckDbPool);
-    registry = testApp.app.get(CircuitBreakerRegistry);
+    policies = testApp.app.get(ResiliencePolicies);
     pool.setFaultInjector((sql) => {
       driverCalls++;
       seen.push(sql.replace(/\s+/g, ' ').slice(0, 40));
@@ -113,13 +113,13 @@ describe('database outage: the database circuit (fault injection)', () => {
     faulty = true;
     driverCalls = 0;
     const samples: Sample[] = [];
-    while (registry.get(DATABASE_CIRCUIT).state !== 'open' && samples.length < 20) {
+    while (policies.get(DATABASE_CIRCUIT).state !== 'open' && samples.length < 20) {
       samples.push(await coldRead());
     }
     openedAtMs = performance.now();
     figures.requestsUntilOpen = samples.length;
     figures.driverCallsUntilOpen = driverCalls;
-    expect(registry.get(DATABASE_CIRCUIT).state).toBe('open');
+    expect(policies.get(DATABASE_CIRCUIT).state).toBe('open');
     for (const sample of samples) {
       expect(sample).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
       expect(sample.retryAfter).toMatch(/^[1-9]\d*$/);
@@ -152,7 +152,7 @@ describe('database outage: the database circuit (fault injection)', () => {
       503,
       'DATABASE_UNAVAILABLE',
     );
-    expect(registry.get(DATABASE_CIRCUIT).info().rejected).toBeGreaterThanOrEqual(51);
+    expect(policies.get(DATABASE_CIRCUIT).info().rejected).toBeGreaterThanOrEqual(51);
   });
 
   it('reports itself unready: /health 503, /health/circuits shows the database circuit open', async () => {
@@ -233,7 +233,7 @@ describe('database outage: the database circuit (fault injection)', () => {
   });
 
   it('opens the circuit under a write-only outage too (failed BEGINs count)', async () => {
-    expect(registry.get(DATABASE_CIRCUIT).state).toBe('closed');
+    expect(policies.get(DATABASE_CIRCUIT).state).toBe('closed');
     faulty = true;
     const before = driverCalls;
     const usageType = unique('write-outage');
@@ -246,10 +246,10 @@ describe('database outage: the database circuit (fault injection)', () => {
     figures.writeOnlyOutage = {
       statuses: [...new Set(statuses)],
       driverCalls: driverCalls - before,
-      circuit: registry.get(DATABASE_CIRCUIT).state,
+      circuit: policies.get(DATABASE_CIRCUIT).state,
     };
     expect(statuses).toEqual(Array(8).fill(503));
-    expect(registry.get(DATABASE_CIRCUIT).state).toBe('open');
+    expect(policies.get(DATABASE_CIRCUIT).state).toBe('open');
     expect(driverCalls - before).toBeLessThanOrEqual(5);
   });
 });

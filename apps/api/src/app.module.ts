@@ -5,13 +5,14 @@ import { APP_GUARD } from '@nestjs/core';
 import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
 import { HealthModule } from '@lib/health';
 import { LoggingModule, MetricsModule } from '@lib/observability';
-import { QueryCacheModule } from '@lib/query-cache';
+import { QueryCacheModule, ResponseCacheModule } from '@lib/query-cache';
 import { ResilienceModule } from '@lib/resilience';
 import { TransactionsModule } from '@lib/transactions';
 import { ApiKeyGuard } from './common/api-key.guard';
 import type { AppConfig } from './config/app-config';
 import { APP_CONFIG } from './config/config.constants';
 import { ModelConfigsModule } from './model-configs/model-configs.module';
+import { UsageTypesModule } from './usage-types/usage-types.module';
 
 /** Where the SQL migrations live (copied next to the compiled code by the Nest CLI). */
 export const MIGRATIONS_DIR = join(__dirname, 'model-configs', 'migrations');
@@ -103,10 +104,10 @@ export class AppModule {
               namespace: 'model-configs',
               ttlMs: cache.ttlMs,
               opTimeoutMs: cache.opTimeoutMs,
-              responseEntries: cache.responseEntries,
             };
           },
         }),
+        ResponseCacheModule.forRoot({ entries: config.cache.responseEntries }),
         HealthModule.forRoot({}),
         LoggingModule.forRootAsync({
           inject: [ConfigService],
@@ -116,6 +117,7 @@ export class AppModule {
         }),
         MetricsModule.forRoot({ isGlobal: true }),
         ModelConfigsModule,
+        UsageTypesModule,
       ],
       providers: [{ provide: APP_GUARD, useFactory: () => new ApiKeyGuard(config.apiKey) }],
     };

@@ -3,15 +3,16 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyServerOptions } from 'fastify';
 import { JsonLogger } from '@lib/observability';
 import { DatabaseExceptionHandler } from '@lib/resilience';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import {
-  REQUEST_TIMEOUT_MS,
   clientErrorHandler,
   frameworkErrors,
   hardenFastify,
+  httpServerFactory,
   rateLimitOptions,
   requestIdFrom,
 } from './common/http-hardening';
@@ -29,6 +30,31 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[] | false> = {
 };
 
 /**
+ * The options `createApp` gives Nest's `FastifyAdapter` (Fastify's server options, HTTP/1) for
+ * `config`: body and parameter limits, request ids, Node's server with its request timeout, the
+ * client and framework error handlers. The benchmarks' bare Nest + Fastify app uses them too.
+ *
+ * @example
+ * const adapter = new FastifyAdapter(fastifyAdapterOptions(loadConfig(process.env)));
+ */
+export function fastifyAdapterOptions(config: AppConfig): FastifyServerOptions {
+  return {
+    bodyLimit: config.bodyLimit,
+    routerOptions: { maxParamLength: 1024 },
+    requestIdHeader: false,
+    genReqId: requestIdFrom,
+    // Node's server, made here: a bound on receiving a whole request, and no request executed
+    // after an early answer on the same connection.
+    serverFactory: httpServerFactory(config.requestTimeoutMs),
+    // Requests arriving while closing get the standard body from hardenFastify's hook.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    clientErrorHandler,
+    frameworkErrors,
+  };
+}
+
+/**
  * Builds the whole application for an environment (validated first) without listening: the
  * Fastify adapter with its limits, the global pipe and filter, Swagger at `/docs`. Tests call it
  * with their own environment; `main.ts` with `process.env`.
@@ -37,22 +63,7 @@ export async function createApp(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ app: NestFastifyApplication; config: AppConfig }> {
   const config = loadConfig(env);
-  const adapter = new FastifyAdapter({
-    bodyLimit: config.bodyLimit,
-    routerOptions: { maxParamLength: 1024 },
-    requestIdHeader: false,
-    genReqId: requestIdFrom,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    // On Node 20 only the server's own option bounds the time to receive a body.
-    http: { requestTimeout: REQUEST_TIMEOUT_MS },
-    // Requests arriving while closing get the standard body from hardenFastify's hook.
-    return503OnClosing: false,
-    forceCloseConnections: 'idle',
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    clientErrorHandler,
-    frameworkErrors,
-  });
+  const adapter = new FastifyAdapter(fastifyAdapterOptions(config));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
     abortOnError: false,

@@ -1,2 +1,3 @@
 export { AppBoundMethods } from './app-bound-methods';
+export { type BackoffOptions, type Jitter, backoffDelay } from './backoff';
 export { withTimeout, withoutUndefined } from './helpers';

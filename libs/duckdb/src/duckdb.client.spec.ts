@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbClient } from './duckdb.client';
+import { TransactionManager } from './transactions/transaction-manager';
 import { transactionStorage } from './duckdb.context';
 import { DuckDbDatabase } from './duckdb.database';
 import {
@@ -19,7 +20,7 @@ import type { DuckDbModuleOptions } from './duckdb.interfaces';
 import { resolveDuckDbOptions } from './duckdb.options';
 import { DuckDbPool } from './pool/duckdb-pool';
 import { type InFlightProbe, probeInFlight } from './testing/in-flight.spec-helper';
-import { sleep, barrier, settle } from '../../../test/support/testing';
+import { sleep, barrier, settle } from '@lib/common/testing';
 
 interface Opened {
   db: DuckDbDatabase;
@@ -55,7 +56,7 @@ async function openClient(settings: Omit<DuckDbModuleOptions, 'path'> = {}): Pro
     statementCacheSize: options.statementCacheSize,
   });
   await pool.start();
-  const result = { db, pool, client: new DuckDbClient(pool) };
+  const result = { db, pool, client: new DuckDbClient(pool, new TransactionManager(pool)) };
   opened.push(result);
   return result;
 }
@@ -98,6 +99,17 @@ describe('DuckDbClient', () => {
       ]);
       expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
       expect(JSON.parse(JSON.stringify(rows))).toEqual(rows);
+    });
+
+    it('keeps columns named like Object.prototype members as data', async () => {
+      const row = await client.queryOne<Record<string, unknown>>(
+        `SELECT 1 AS "__proto__", 'x' AS "constructor", 2 AS "toString", '{"__proto__":3}'::JSON AS j`,
+      );
+      expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+      expect(Object.keys(row ?? {})).toEqual(['__proto__', 'constructor', 'toString', 'j']);
+      expect(JSON.stringify(row)).toBe(
+        '{"__proto__":1,"constructor":"x","toString":2,"j":{"__proto__":3}}',
+      );
     });
 
     it('queryOne returns the first row or undefined', async () => {

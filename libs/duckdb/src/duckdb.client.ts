@@ -6,8 +6,8 @@ import {
   type StatementContext,
   TransactionClosedError,
   TransactionTimeoutError,
-  classifyDriverError,
 } from './duckdb.errors';
+import { classifyDriverError } from './duckdb.error-classification';
 import type { DuckDbCallGuard, ExecuteResult, Row, SqlParam } from './duckdb.interfaces';
 import { DuckDbPool } from './pool/duckdb-pool';
 import type { StatementMode } from './pool/pooled-connection';
@@ -28,16 +28,12 @@ const NO_PARAMS: readonly SqlParam[] = [];
  */
 @Injectable()
 export class DuckDbClient {
-  private readonly transactions: TransactionManager;
-
-  /** Outside Nest, `new DuckDbClient(pool)` makes its own transaction manager. */
+  /** Outside Nest: `new DuckDbClient(pool, new TransactionManager(pool))`. */
   constructor(
     private readonly pool: DuckDbPool,
-    transactions?: TransactionManager,
+    private readonly transactions: TransactionManager,
     @Optional() @Inject(DUCKDB_CALL_GUARD) private readonly guard?: DuckDbCallGuard,
-  ) {
-    this.transactions = transactions ?? new TransactionManager(pool);
-  }
+  ) {}
 
   /** Runs a statement and returns its rows as plain, JSON-safe objects. */
   query<T = Row>(sql: string, params: readonly SqlParam[] = NO_PARAMS): Promise<T[]> {
@@ -101,7 +97,7 @@ export class DuckDbClient {
     const tx = transactionStorage.getStore();
     if (tx) {
       if (!tx.active) throw new TransactionClosedError();
-      if (tx.timedOut) throw new TransactionTimeoutError(tx.timeoutMs ?? 0);
+      if (tx.timedOut) throw new TransactionTimeoutError({ timeoutMs: tx.timeoutMs ?? 0 });
       try {
         return await tx.connection.run(sql, params, mode as 'rows', context);
       } catch (error) {

@@ -44,10 +44,3 @@ export function currentTransaction(): TransactionState | undefined {
   const state = transactionStorage.getStore();
   return state?.active ? state : undefined;
 }
-
-/**
- * An `AbortSignal` for the statements run in this async context: when it aborts, the running
- * statement is interrupted (DuckDB `interrupt()`) and later ones are refused. `@lib/resilience`'s
- * timeout policy sets it, so a timeout really stops the database work.
- */
-export const statementSignalStorage = new AsyncLocalStorage<AbortSignal>();

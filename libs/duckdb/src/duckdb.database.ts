@@ -8,12 +8,50 @@ import type { ResolvedDuckDbOptions } from './duckdb.interfaces';
 export class DuckDbDatabase {
   /** Schema version after migrations (0 when the module runs none). */
   schemaVersion = 0;
+  /** How many times {@link reopen} replaced an invalidated instance. */
+  reopened = 0;
+  private current: DuckDBInstance;
+  private closed = false;
 
   constructor(
-    /** The one instance for this file in this process. */
-    readonly instance: DuckDBInstance,
+    instance: DuckDBInstance,
     private readonly options: ResolvedDuckDbOptions,
-  ) {}
+  ) {
+    this.current = instance;
+  }
+
+  /** The one instance for this file in this process (a new one after {@link reopen}). */
+  get instance(): DuckDBInstance {
+    return this.current;
+  }
+
+  /**
+   * Replaces an instance that DuckDB invalidated (after a fatal error such as a checkpoint that
+   * could not write its file, e.g. on a full disk) with a fresh one on the same file: closes the
+   * old instance, then opens the file again, which replays the WAL exactly as a process restart
+   * would. Every connection of the old instance is unusable afterwards; the pool replaces them.
+   * Rejects (the old instance stays closed) when the file cannot be opened yet; call it again
+   * later. Never used for `:memory:` (a new instance would be empty).
+   */
+  async reopen(): Promise<DuckDBInstance> {
+    if (this.inMemory) throw new Error('An in-memory database cannot be reopened.');
+    this.close();
+    const instance = await DuckDBInstance.create(
+      this.options.path,
+      withSafeOptimizers(this.options.config),
+    );
+    this.current = instance;
+    this.closed = false;
+    this.reopened++;
+    return instance;
+  }
+
+  /** Closes the current instance. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.current.closeSync();
+  }
 
   /** True for `:memory:`. */
   get inMemory(): boolean {
@@ -42,7 +80,8 @@ export class DuckDbDatabase {
       const hint = /lock/i.test(message)
         ? 'Another process holds the file open: stop it, or point DUCKDB_PATH at another file.'
         : 'Check DUCKDB_PATH and the DuckDB settings.';
-      throw new DatabaseUnavailableError(`Cannot open the DuckDB database: ${message} ${hint}`, {
+      throw new DatabaseUnavailableError({
+        message: `Cannot open the DuckDB database: ${message} ${hint}`,
         cause: error,
       });
     }

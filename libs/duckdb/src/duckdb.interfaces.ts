@@ -17,8 +17,6 @@ export interface DuckDbPoolOptions {
   healthCheckAfterIdleMs?: number;
 }
 
-import type { TransactionManagerOptions } from './transactions/transaction-manager';
-
 /** Migration settings of {@link DuckDbModuleOptions}. */
 export interface DuckDbMigrationOptions {
   /** Folder of `NNNN_name.sql` files, applied in version order at startup. */
@@ -112,3 +110,29 @@ export interface DuckDbCallGuard {
  * thrown as if the driver had raised it (and classified the same way).
  */
 export type FaultInjector = (sql: string) => Error | undefined;
+
+/** Settings of the `TransactionManager` (`DuckDbModule.forRoot({ transactions })`). */
+export interface TransactionManagerOptions {
+  /** Conflict reruns when a scope does not say. Default 0. */
+  defaultRetries?: number;
+  /** First backoff step (ms) before a rerun; doubles per attempt, full jitter. Default 10. */
+  retryBaseDelayMs?: number;
+  /** Backoff cap (ms). Default 1000. */
+  retryMaxDelayMs?: number;
+  /** Random source in [0, 1) for jitter (tests pass their own). Default `Math.random`. */
+  random?: () => number;
+}
+
+/** Counters of the transaction manager, shown in `/health/database`. */
+export interface TransactionStats {
+  started: number;
+  committed: number;
+  rolledBack: number;
+  retried: number;
+  conflicts: number;
+  timeouts: number;
+  hookFailures: number;
+  active: number;
+  avgDurationMs: number;
+  maxDurationMs: number;
+}

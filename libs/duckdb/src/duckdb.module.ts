@@ -52,6 +52,9 @@ const RESOLVED_OPTIONS = 'DUCKDB:RESOLVED_OPTIONS';
           statementCacheSize: options.statementCacheSize,
         });
         await pool.start();
+        // DuckDB refuses all work on an instance it invalidated (a fatal error, such as a
+        // checkpoint on a full disk) until it is reopened: the pool reopens it, as a restart would.
+        if (!database.inMemory) pool.setReopener(() => database.reopen());
         return pool;
       },
     },
@@ -102,7 +105,7 @@ export class DuckDbModule
         );
       }
     }
-    this.database.instance.closeSync();
+    this.database.close();
     this.logger.log(`Closed ${this.database.file}`);
   }
 }

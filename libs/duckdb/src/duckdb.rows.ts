@@ -1,6 +1,5 @@
 import {
   type DuckDBMaterializedResult,
-  type DuckDBResultReader,
   DuckDBTypeId,
   JSDuckDBValueConverter,
 } from '@duckdb/node-api';
@@ -68,17 +67,6 @@ function converterFor(typeId: DuckDBTypeId, alias: string | undefined): Convert 
   }
 }
 
-/**
- * Reads a materialized result as plain, JSON-safe row objects (see {@link Row}). Column converters
- * are chosen once per result, not per value.
- */
-export function readRows<T = Row>(reader: DuckDBResultReader): T[] {
-  const shape = shapeOf(reader);
-  const out: T[] = [];
-  for (const source of reader.getRowsJS()) out.push(toRow(source, shape));
-  return out;
-}
-
 /** Column names and converters of a result shape. */
 interface Shape {
   names: string[];
@@ -88,7 +76,7 @@ interface Shape {
 /** Shapes by prepared statement: worked out once, not on every read (it costs ~10 µs). */
 const shapes = new WeakMap<object, Shape>();
 
-function shapeOf(result: DuckDBMaterializedResult | DuckDBResultReader): Shape {
+function shapeOf(result: DuckDBMaterializedResult): Shape {
   const names = result.deduplicatedColumnNames();
   const converters = names.map((_, i) => {
     const type = result.columnType(i);
@@ -102,7 +90,16 @@ function toRow<T>(source: readonly unknown[], { names, converters }: Shape): T {
   const row: Row = {};
   for (let c = 0; c < names.length; c++) {
     const value = source[c];
-    row[names[c]] = value === null ? null : converters[c](value);
+    const converted = value === null ? null : converters[c](value);
+    // A column named `__proto__` is data: an assignment would set the row's prototype instead.
+    if (names[c] === '__proto__') {
+      Object.defineProperty(row, '__proto__', {
+        value: converted,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else row[names[c]] = converted;
   }
   return row as T;
 }

@@ -4,7 +4,7 @@ import {
   type HealthIndicatorResult,
   type HealthIndicatorStatus,
 } from '@nestjs/terminus';
-import { CircuitBreakerRegistry, type CircuitInfo, DATABASE_CIRCUIT } from '@lib/resilience';
+import { ResiliencePolicies, type CircuitInfo, DATABASE_CIRCUIT } from '@lib/resilience';
 
 /**
  * Terminus indicator for the circuit breakers: `down` while the `database` circuit is open (the
@@ -15,17 +15,17 @@ import { CircuitBreakerRegistry, type CircuitInfo, DATABASE_CIRCUIT } from '@lib
 export class CircuitsHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
-    @Optional() private readonly registry?: CircuitBreakerRegistry,
+    @Optional() private readonly policies?: ResiliencePolicies,
   ) {}
 
   /** True when the application has resilience policies. */
   isAvailable(): boolean {
-    return this.registry !== undefined;
+    return this.policies !== undefined;
   }
 
   /** Every circuit, as `GET /health/circuits` lists them. */
   list(): CircuitInfo[] {
-    return this.registry?.list() ?? [];
+    return this.policies?.list() ?? [];
   }
 
   /** Reports the circuits under `key` (default `circuits`). */

@@ -125,10 +125,10 @@ describe('DatabaseHealthIndicator', () => {
   });
 
   it('never puts SQL, driver text or file paths in the down message', async () => {
-    const typed = new QueryFailedError(
-      { operation: 'query', sql: 'SELECT secret FROM users' },
-      { cause: new Error('IO Error: Cannot open file "/var/lib/secret/app.duckdb"') },
-    );
+    const typed = new QueryFailedError({
+      context: { operation: 'query', sql: 'SELECT secret FROM users' },
+      cause: new Error('IO Error: Cannot open file "/var/lib/secret/app.duckdb"'),
+    });
     const raw = new Error('IO Error: Cannot open file "/var/lib/secret/app.duckdb"');
     for (const error of [typed, raw, 'a string']) {
       const result = await indicator(jest.fn().mockRejectedValue(error)).isHealthy();

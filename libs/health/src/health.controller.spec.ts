@@ -16,7 +16,7 @@ import { DuckDbModule, DuckDbPool, type DuckDbModuleOptions } from '@lib/duckdb'
 import { HEALTH_ROUTES } from './health.constants';
 import type { HealthModuleOptions } from './health.interfaces';
 import { HealthModule } from './health.module';
-import { sleep } from '../../../test/support/testing';
+import { sleep } from '@lib/common/testing';
 
 const POOL_FIELDS = [
   'enabled',

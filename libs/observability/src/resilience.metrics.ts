@@ -1,5 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { CircuitBreakerRegistry } from '@lib/resilience';
+import { ResiliencePolicies } from '@lib/resilience';
 import { MetricsService } from './metrics.service';
 import { type Sample, observedGauge, observedLabelledCounter } from './stats.metrics';
 
@@ -15,14 +15,14 @@ const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
  */
 @Injectable()
 export class ResilienceMetrics {
-  constructor(metrics: MetricsService, @Optional() registry?: CircuitBreakerRegistry) {
-    if (!registry) return;
+  constructor(metrics: MetricsService, @Optional() policies?: ResiliencePolicies) {
+    if (!policies) return;
     observedGauge(
       metrics,
       'circuit_breaker_state',
       'State of each circuit breaker: 1 for the current state, 0 for the others.',
       () =>
-        registry
+        policies
           .list()
           .flatMap((circuit) =>
             CIRCUIT_STATES.map((state): Sample<'circuit' | 'state'> => [
@@ -36,7 +36,7 @@ export class ResilienceMetrics {
       metrics,
       'circuit_breaker_failures',
       'Failures counted by each circuit since it last closed (consecutive, while closed).',
-      () => registry.list().map((circuit) => [{ circuit: circuit.name }, circuit.failures]),
+      () => policies.list().map((circuit) => [{ circuit: circuit.name }, circuit.failures]),
       ['circuit'],
     );
     const perCircuit = [
@@ -45,7 +45,7 @@ export class ResilienceMetrics {
     ] as const;
     for (const [name, help, field] of perCircuit) {
       observedLabelledCounter(metrics, `circuit_breaker_${name}_total`, help, ['circuit'], () =>
-        registry.list().map((circuit) => [{ circuit: circuit.name }, circuit[field]]),
+        policies.list().map((circuit) => [{ circuit: circuit.name }, circuit[field]]),
       );
     }
     const perDependency = [
@@ -59,7 +59,7 @@ export class ResilienceMetrics {
     ] as const;
     for (const [name, help, field] of perDependency) {
       observedLabelledCounter(metrics, `retry_${name}_total`, help, ['dependency'], () =>
-        registry.retryStats().map((stats) => [{ dependency: stats.name }, stats[field]]),
+        policies.retryStats().map((stats) => [{ dependency: stats.name }, stats[field]]),
       );
     }
   }

@@ -2,8 +2,23 @@ export { QueryCacheModule } from './query-cache.module';
 export { QUERY_CACHE_MODULE_OPTIONS } from './query-cache.module-definition';
 export { QUERY_CACHE_DEFAULTS } from './query-cache.constants';
 export { QueryCache } from './query-cache.service';
-export { CACHE_RESPONSE_CONFIG, CacheResponse, ResponseCache } from './response-cache';
-export { StoreBreaker, type BreakerState } from './store-breaker';
+export {
+  ReadTracking,
+  type ReadObserver,
+  type StoreTokens,
+  type TrackedRead,
+} from './read-tracking';
+export { type TagSnapshot } from './tag-versions';
+export {
+  CACHE_RESPONSE_CONFIG,
+  CacheResponse,
+  ResponseCache,
+} from './response-cache/response-cache';
+export { ResponseCacheModule } from './response-cache/response-cache.module';
+export {
+  RESPONSE_CACHE_DEFAULTS,
+  type ResponseCacheModuleOptions,
+} from './response-cache/response-cache.options';
 export type {
   GetOrLoadOptions,
   QueryCacheModuleOptions,

@@ -8,8 +8,6 @@ export const QUERY_CACHE_DEFAULTS = {
   maxEntries: 10_000,
   breakerThreshold: 5,
   breakerResetMs: 2_000,
-  responseEntries: 1_000,
-  responseMaxBytes: 256 * 1024,
 } as const;
 
 /** Injection token of the store handle (Keyv instance and, for Redis, its client). */

@@ -16,13 +16,6 @@ export interface QueryCacheModuleOptions {
   breakerThreshold?: number;
   /** How long the breaker stays open before one trial call. Default 2000 ms. */
   breakerResetMs?: number;
-  /**
-   * Rendered responses of `@CacheResponse()` routes kept in this process (least recently used
-   * evicted); 0 turns the response cache off. Default 1000.
-   */
-  responseEntries?: number;
-  /** Larger response bodies are not kept. Default 262144 (256 KiB). */
-  responseMaxBytes?: number;
 }
 
 /** Options of one `getOrLoad` call. */

@@ -10,14 +10,14 @@ import {
 } from './query-cache.module-definition';
 import { RESOLVED_QUERY_CACHE_OPTIONS, resolveQueryCacheOptions } from './query-cache.options';
 import { QueryCache } from './query-cache.service';
-import { ResponseCache } from './response-cache';
+import { ReadTracking } from './read-tracking';
 import { TagVersions } from './tag-versions';
 
 /**
  * The query cache: `cache-manager` 7 over a Keyv store (a bounded in-process LRU, or Redis through
  * `@keyv/redis`), exposed as {@link QueryCache} and, for plain use, as `CACHE_MANAGER`
- * (`@nestjs/cache-manager`'s token), and the response cache of `@CacheResponse()` routes
- * ({@link ResponseCache}). The application starts and works while Redis is down.
+ * (`@nestjs/cache-manager`'s token), with the read tracking ({@link ReadTracking}) that
+ * `ResponseCacheModule` builds on. The application starts and works while Redis is down.
  *
  * @example
  * QueryCacheModule.forRoot({ store: 'redis', redisUrl: 'redis://127.0.0.1:6379', isGlobal: true })
@@ -42,8 +42,8 @@ import { TagVersions } from './tag-versions';
     },
     TagVersions,
     QueryCache,
-    ResponseCache,
+    { provide: ReadTracking, useExisting: QueryCache },
   ],
-  exports: [QueryCache, ResponseCache, CACHE_MANAGER],
+  exports: [QueryCache, ReadTracking, CACHE_MANAGER],
 })
 export class QueryCacheModule extends QueryCacheConfigurableModule {}

@@ -16,17 +16,11 @@ export function resolveQueryCacheOptions(
     'maxEntries',
     'breakerThreshold',
     'breakerResetMs',
-    'responseMaxBytes',
   ] as const) {
     const value = resolved[name];
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(`Query cache option ${name} must be a positive integer, got ${value}`);
     }
-  }
-  if (!Number.isInteger(resolved.responseEntries) || resolved.responseEntries < 0) {
-    throw new RangeError(
-      `Query cache option responseEntries must be a non-negative integer, got ${resolved.responseEntries}`,
-    );
   }
   if (resolved.store !== 'memory' && resolved.store !== 'redis') {
     throw new RangeError(

@@ -11,8 +11,8 @@ import {
   type QueryCacheStats,
 } from '@lib/query-cache';
 import { TransactionHost, TransactionsModule } from '@lib/transactions';
-import { type RedisServer, freePort, startRedis } from '../../../test/support/redis-server';
-import { SilentLogger, deferred, sleep } from '../../../test/support/testing';
+import { type RedisServer, freePort, startRedis } from './testing';
+import { SilentLogger, deferred, sleep } from '@lib/common/testing';
 
 jest.setTimeout(20_000);
 
@@ -599,19 +599,19 @@ describe('QueryCache on Redis: shared store', () => {
     for (const k of keys) expect(k.startsWith(`${namespace}::`)).toBe(true);
     expect(keys).toEqual(
       expect.arrayContaining([
-        `${namespace}::v:${key}`,
+        `${namespace}::entry:${key}`,
         `${namespace}::t:${tag}`,
         `${namespace}::epoch`,
       ]),
     );
-    const raw = await client.get(`${namespace}::v:${key}`);
+    const raw = await client.get(`${namespace}::entry:${key}`);
     expect(raw).toContain('stored');
   });
 
   it('the entry of a load carries the TTL in Redis', async () => {
     const key = unique('k');
     await first.cache.getOrLoad(key, async () => 1, { tags: [], ttlMs: 60_000 });
-    const ttl = await client.pTTL(`${namespace}::v:${key}`);
+    const ttl = await client.pTTL(`${namespace}::entry:${key}`);
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
@@ -807,7 +807,7 @@ describe('QueryCache on Redis: outages', () => {
     await redis.kill('SIGCONT');
     try {
       expect(await client.get(tokenKey)).toBe(tokenBefore);
-      expect(await client.exists(`${namespace}::v:${key}`)).toBe(1);
+      expect(await client.exists(`${namespace}::entry:${key}`)).toBe(1);
     } finally {
       await client.close().catch(() => client.destroy());
     }

@@ -1,10 +1,11 @@
-import { withTimeout } from '@lib/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { TransactionHost } from '@lib/transactions';
 import type { Cache } from 'cache-manager';
 import type { CacheStoreHandle } from './cache-store';
+import { GuardedStore } from './guarded-store';
 import { QUERY_CACHE_STORE } from './query-cache.constants';
 import type {
   GetOrLoadOptions,
@@ -12,19 +13,18 @@ import type {
   QueryCacheStats,
 } from './query-cache.interfaces';
 import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
-import { type StoreTokens, responseScopes } from './response-scope';
-import { StoreBreaker } from './store-breaker';
-import { TagVersions } from './tag-versions';
+import { type ReadObserver, ReadTracking, type StoreTokens } from './read-tracking';
+import { type TagSnapshot, TagVersions } from './tag-versions';
 
 /**
- * What a cached entry holds: the JSON text, the epoch and the tag tokens it was loaded under, and
- * when it expires (epoch ms; absent in entries written before it was added).
+ * What a cached entry holds: the value as JSON text, the store's epoch and the tag tokens it was
+ * loaded under, and when it expires (epoch ms).
  */
 interface Entry {
-  v: string;
-  e: string;
-  t: string[];
-  x?: number;
+  json: string;
+  epoch: string;
+  tokens: string[];
+  expiresAt: number;
 }
 
 /**
@@ -43,11 +43,9 @@ interface Snapshot {
   tokens: string[];
 }
 
-const FAILED = Symbol('cache call failed');
-type Failed = typeof FAILED;
-
 const EPOCH_KEY = 'epoch';
-const entryKey = (key: string) => `v:${key}`;
+/** Entries of an older format lived under `v:`; they are never read and expire by their TTL. */
+const entryKey = (key: string) => `entry:${key}`;
 const tagKey = (tag: string) => `t:${tag}`;
 
 /**
@@ -71,33 +69,30 @@ const tagKey = (tag: string) => `t:${tag}`;
  *   behaves the same in memory and in Redis; `BigInt` values are refused (convert them first).
  */
 @Injectable()
-export class QueryCache implements OnApplicationShutdown {
+export class QueryCache extends ReadTracking implements OnApplicationShutdown {
   private readonly logger = new Logger('QueryCache');
-  private readonly breaker: StoreBreaker;
+  private readonly store: GuardedStore;
   private readonly inFlight = new Map<
     string,
     { promise: Promise<Loaded<unknown>>; tags: readonly string[] }
   >();
-  private readonly failedReads = new WeakSet<unknown[]>();
   private readonly creatingTokens = new Map<string, Promise<string | undefined>>();
   private dirty = false;
   private recovering: Promise<boolean> | undefined;
-  private readonly counters = { hits: 0, misses: 0, errors: 0, bypassed: 0, staleDiscarded: 0 };
+  private readonly counters = { hits: 0, misses: 0, bypassed: 0, staleDiscarded: 0 };
+  /** Who is told of the reads in the current async context ({@link observe}). */
+  private readonly observers = new AsyncLocalStorage<ReadObserver>();
 
   constructor(
-    @Inject(CACHE_MANAGER) private readonly cache: Cache,
-    @Inject(QUERY_CACHE_STORE) private readonly store: CacheStoreHandle,
+    @Inject(CACHE_MANAGER) cache: Cache,
+    @Inject(QUERY_CACHE_STORE) handle: CacheStoreHandle,
     @Inject(RESOLVED_QUERY_CACHE_OPTIONS)
     private readonly options: Required<QueryCacheModuleOptions>,
     private readonly versions: TagVersions,
     @Optional() private readonly transactions?: TransactionHost,
   ) {
-    this.breaker = new StoreBreaker(options.breakerThreshold, options.breakerResetMs);
-    // cache-manager reports a failed mget as an event and returns misses; remember which calls
-    // failed (by their keys array) so the breaker sees them.
-    this.cache.on('mget', (event: { keys: unknown; error?: unknown }) => {
-      if (event.error !== undefined && Array.isArray(event.keys)) this.failedReads.add(event.keys);
-    });
+    super();
+    this.store = new GuardedStore(cache, handle, options);
   }
 
   /**
@@ -108,13 +103,13 @@ export class QueryCache implements OnApplicationShutdown {
    * cache.getOrLoad(`active:${usageType}`, () => repo.loadActive(usageType), { tags: [`usage-type:${usageType}`] })
    */
   getOrLoad<T>(key: string, loader: () => Promise<T>, options: GetOrLoadOptions): Promise<T> {
-    const scope = responseScopes.getStore();
+    const observer = this.observers.getStore();
     if (this.transactions?.isActive()) {
-      if (scope) scope.untracked = true;
+      observer?.untracked();
       return loader();
     }
     // Taken before joining or starting a load, so any invalidation from now on outdates it.
-    const snapshot = scope && this.versions.snapshot(options.tags);
+    const snapshot = observer && this.versions.snapshot(options.tags);
     let flight = this.inFlight.get(key) as { promise: Promise<Loaded<T>> } | undefined;
     if (!flight) {
       const promise: Promise<Loaded<T>> = this.load(key, loader, options).finally(() => {
@@ -123,9 +118,9 @@ export class QueryCache implements OnApplicationShutdown {
       flight = { promise };
       this.inFlight.set(key, { promise, tags: options.tags });
     }
-    if (!scope || !snapshot) return flight.promise.then(valueOf);
+    if (!observer || !snapshot) return flight.promise.then(valueOf);
     return flight.promise.then((loaded) => {
-      scope.record(snapshot, loaded.expiresAt, loaded.tokens);
+      observer.read({ snapshot, expiresAt: loaded.expiresAt, tokens: loaded.tokens });
       return loaded.value;
     });
   }
@@ -152,9 +147,7 @@ export class QueryCache implements OnApplicationShutdown {
     }
     this.bumpAll();
     try {
-      if ((await this.guard(() => this.cache.set(EPOCH_KEY, token()))) === FAILED) {
-        this.dirty = true;
-      }
+      if (!(await this.store.write(EPOCH_KEY, token())).ok) this.dirty = true;
     } finally {
       this.bumpAll();
     }
@@ -165,19 +158,26 @@ export class QueryCache implements OnApplicationShutdown {
     return this.store.kind !== 'memory';
   }
 
+  observe<T>(observer: ReadObserver, fn: () => T): T {
+    return this.observers.run(observer, fn);
+  }
+
+  isCurrent(snapshot: TagSnapshot): boolean {
+    return this.versions.isCurrent(snapshot);
+  }
+
   /**
    * Whether the store's epoch and tag tokens are still those in `read` (one `MGET`): false when
    * another process sharing the store invalidated one of the tags since, and when the store
-   * cannot tell now (unreachable, breaker open, stale after lost invalidations). Internal to
-   * `@lib/query-cache`: kept responses are checked with it.
+   * cannot tell now (unreachable, breaker open, stale after lost invalidations).
    */
-  async tokensCurrent(read: readonly StoreTokens[]): Promise<boolean> {
+  async storeCurrent(read: readonly StoreTokens[]): Promise<boolean> {
     if (!(await this.usable())) return false;
     const tagKeys = [...new Set(read.flatMap((r) => r.tags))].map(tagKey);
     const keys = [EPOCH_KEY, ...tagKeys];
-    const values = await this.readMany<string>(keys);
-    if (values === FAILED) return false;
-    const [epoch, ...tokens] = values;
+    const values = await this.store.read<string>(keys);
+    if (!values.ok) return false;
+    const [epoch, ...tokens] = values.value;
     const current = new Map(tagKeys.map((key, i) => [key, tokens[i]]));
     return read.every(
       (r) =>
@@ -185,28 +185,24 @@ export class QueryCache implements OnApplicationShutdown {
     );
   }
 
-  /**
-   * Counts `reads` hits answered without reaching the store: the reads a reused rendered
-   * response (`@CacheResponse()`) stands for. Internal to `@lib/query-cache`.
-   */
+  /** Counts `reads` hits answered without reaching the store (the reads kept work stands for). */
   countHits(reads: number): void {
     this.counters.hits += reads;
   }
 
   /** Counters and state, for `/health/cache` and metrics. */
   stats(): QueryCacheStats {
-    const { hits, misses, errors, bypassed, staleDiscarded } = this.counters;
-    const breaker = this.breaker.state;
+    const { hits, misses, bypassed, staleDiscarded } = this.counters;
     return {
       store: this.store.kind,
-      connected: this.store.isReady() && breaker !== 'open',
+      connected: this.store.connected,
       hits,
       misses,
       hitRatio: hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 10_000,
-      errors,
+      errors: this.store.errors,
       bypassed,
       staleDiscarded,
-      breaker,
+      breaker: this.store.breakerState,
     };
   }
 
@@ -225,20 +221,24 @@ export class QueryCache implements OnApplicationShutdown {
     let snapshot: Snapshot | undefined;
     if (await this.usable()) {
       const keys = [entryKey(key), EPOCH_KEY, ...tags.map(tagKey)];
-      const read = await this.readMany<unknown>(keys);
-      if (read !== FAILED) {
-        const [entry, epoch, ...tokens] = read as [
+      const read = await this.store.read<unknown>(keys);
+      if (read.ok) {
+        const [entry, epoch, ...tokens] = read.value as [
           Entry | undefined,
           string | undefined,
           ...(string | undefined)[],
         ];
-        if (entry && epoch !== undefined && entry.e === epoch && sameTokens(entry.t, tokens)) {
+        if (
+          entry &&
+          epoch !== undefined &&
+          entry.epoch === epoch &&
+          sameTokens(entry.tokens, tokens)
+        ) {
           this.counters.hits++;
-          // Entries written before `x` existed: expired, as far as a rendered response can tell.
           return {
-            value: JSON.parse(entry.v) as T,
-            expiresAt: entry.x ?? 0,
-            tokens: { epoch: entry.e, tags, tokens: entry.t },
+            value: JSON.parse(entry.json) as T,
+            expiresAt: entry.expiresAt,
+            tokens: { epoch: entry.epoch, tags, tokens: entry.tokens },
           };
         }
         // Tokens (and the epoch) must exist before the loader reads the database: one written
@@ -262,12 +262,12 @@ export class QueryCache implements OnApplicationShutdown {
       return loaded;
     }
     const entry: Entry = {
-      v: JSON.stringify(value),
-      e: snapshot.epoch,
-      t: snapshot.tokens,
-      x: loaded.expiresAt,
+      json: JSON.stringify(value),
+      epoch: snapshot.epoch,
+      tokens: snapshot.tokens,
+      expiresAt: loaded.expiresAt,
     };
-    await this.guard(() => this.cache.set(entryKey(key), entry, ttlMs));
+    await this.store.write(entryKey(key), entry, ttlMs);
     return loaded;
   }
 
@@ -294,8 +294,9 @@ export class QueryCache implements OnApplicationShutdown {
     let creation = this.creatingTokens.get(key);
     if (!creation) {
       const fresh = token();
-      creation = this.guard(() => this.cache.set(key, fresh))
-        .then((result) => (result === FAILED ? undefined : fresh))
+      creation = this.store
+        .write(key, fresh)
+        .then((result) => (result.ok ? fresh : undefined))
         .finally(() => this.creatingTokens.delete(key));
       this.creatingTokens.set(key, creation);
     }
@@ -309,10 +310,10 @@ export class QueryCache implements OnApplicationShutdown {
         this.dirty = true;
         return;
       }
-      const result = await this.guard(() =>
-        this.cache.mset(tags.map((tag) => ({ key: tagKey(tag), value: token() }))),
+      const result = await this.store.writeMany(
+        tags.map((tag) => ({ key: tagKey(tag), value: token() })),
       );
-      if (result === FAILED) this.dirty = true;
+      if (!result.ok) this.dirty = true;
     } finally {
       // Reads that overlapped the token write may have been answered by a replaced entry.
       this.bump(tags);
@@ -337,10 +338,11 @@ export class QueryCache implements OnApplicationShutdown {
    * epoch (one call; concurrent callers wait for it).
    */
   private async usable(): Promise<boolean> {
-    if (!this.dirty) return this.breaker.state !== 'open';
-    this.recovering ??= this.guard(() => this.cache.set(EPOCH_KEY, token()))
+    if (!this.dirty) return this.store.breakerState !== 'open';
+    this.recovering ??= this.store
+      .write(EPOCH_KEY, token())
       .then((result) => {
-        if (result === FAILED) return false;
+        if (!result.ok) return false;
         this.dirty = false;
         this.logger.log(
           'Cache store reachable again; started a new epoch (every older entry is stale)',
@@ -349,51 +351,6 @@ export class QueryCache implements OnApplicationShutdown {
       })
       .finally(() => (this.recovering = undefined));
     return this.recovering;
-  }
-
-  /** One `MGET` through {@link guard}; a read the store reported as failed counts as failed. */
-  private readMany<T>(keys: string[]): Promise<(T | undefined)[] | Failed> {
-    return this.guard(async () => {
-      const values = await this.cache.mget<T>(keys);
-      if (this.failedReads.has(keys)) throw new Error('the store failed to read');
-      return values;
-    });
-  }
-
-  /** Runs one store call within `opTimeoutMs`, through the breaker; failures are counted, not thrown. */
-  private async guard<T>(call: () => Promise<T>): Promise<T | Failed> {
-    if (this.store.kind === 'memory') {
-      // An in-process store cannot hang or go away: no timer, no breaker.
-      try {
-        return await call();
-      } catch (error) {
-        this.counters.errors++;
-        this.logger.debug(`Cache call failed: ${String(error)}`);
-        return FAILED;
-      }
-    }
-    if (!this.breaker.allow()) return FAILED;
-    if (!this.store.isReady()) {
-      // Disconnected: fail at once rather than wait for a reconnect.
-      this.counters.errors++;
-      this.breaker.failure();
-      return FAILED;
-    }
-    try {
-      const { opTimeoutMs } = this.options;
-      const result = await withTimeout(
-        call(),
-        opTimeoutMs,
-        () => new Error(`cache call exceeded ${opTimeoutMs} ms`),
-      );
-      this.breaker.success();
-      return result;
-    } catch (error) {
-      this.counters.errors++;
-      this.breaker.failure();
-      this.logger.debug(`Cache call failed: ${String(error)}`);
-      return FAILED;
-    }
   }
 }
 

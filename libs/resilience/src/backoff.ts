@@ -1,9 +1,11 @@
+import { backoffDelay } from '@lib/common';
 import type { IBackoff, IBackoffFactory } from 'cockatiel';
 import type { Jitter } from './resilience.interfaces';
 
 /**
  * Capped exponential backoff with jitter, for cockatiel's retry policy, with an injectable random
- * source. Before retry n (from 0):
+ * source: `@lib/common`'s {@link backoffDelay} as a cockatiel backoff factory. Before retry n
+ * (from 0):
  * - `full`: a random delay in [0, min(maxDelay, baseDelay × 2ⁿ));
  * - `decorrelated`: a random delay in [baseDelay, 3 × previous delay), capped at maxDelay.
  */
@@ -21,11 +23,8 @@ export class JitteredBackoff implements IBackoffFactory<unknown> {
 
   /** The delay before retry `attempt` given the previous delay (exposed for tests). */
   delay(attempt: number, previousMs: number): number {
-    if (this.jitter === 'full') {
-      return this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt);
-    }
-    const upper = Math.max(this.baseDelayMs, previousMs * 3);
-    return Math.min(this.maxDelayMs, this.baseDelayMs + this.random() * (upper - this.baseDelayMs));
+    const { baseDelayMs, maxDelayMs, jitter, random } = this;
+    return backoffDelay(attempt, previousMs, { baseDelayMs, maxDelayMs, jitter, random });
   }
 
   private step(attempt: number, previousMs: number): IBackoff<unknown> {

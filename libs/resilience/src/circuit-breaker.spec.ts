@@ -407,3 +407,54 @@ describe('CircuitBreaker operator controls', () => {
     expect(states).toEqual(['open', 'closed']);
   });
 });
+
+describe('CircuitBreaker: the synchronous permit API (tryAcquire / record)', () => {
+  it('lets calls through while closed and opens after the failure threshold', () => {
+    const breaker = breakerWith(new FakeClock(), { failureThreshold: 3 });
+    for (let i = 0; i < 2; i++) breaker.record(breaker.tryAcquire()!, true);
+    expect(breaker.state).toBe('closed');
+    breaker.record(breaker.tryAcquire()!, false); // a success resets the run of failures
+    for (let i = 0; i < 2; i++) breaker.record(breaker.tryAcquire()!, true);
+    expect(breaker.state).toBe('closed');
+    breaker.record(breaker.tryAcquire()!, true);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('rejects while open without throwing, and counts each rejection', () => {
+    const breaker = breakerWith(new FakeClock(), { failureThreshold: 1 });
+    breaker.record(breaker.tryAcquire()!, true);
+    expect(breaker.tryAcquire()).toBeUndefined();
+    expect(breaker.tryAcquire()).toBeUndefined();
+    expect(breaker.info()).toMatchObject({ state: 'open', rejected: 2 });
+  });
+
+  it('lets one trial through after the reset time: its success closes, its failure reopens', () => {
+    const clock = new FakeClock();
+    const breaker = breakerWith(clock, { failureThreshold: 1, halfOpenMaxCalls: 1 });
+    breaker.record(breaker.tryAcquire()!, true);
+    clock.advance(RESET_MS);
+    const trial = breaker.tryAcquire();
+    expect(trial).toBeDefined();
+    expect(breaker.tryAcquire()).toBeUndefined(); // only one trial at a time
+    breaker.record(trial!, true);
+    expect(breaker.state).toBe('open');
+    clock.advance(RESET_MS);
+    breaker.record(breaker.tryAcquire()!, false);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('counts a permitted call slower than slowCallDurationMs as slow, like execute', () => {
+    const clock = new FakeClock();
+    const breaker = breakerWith(clock, {
+      slowCallDurationMs: 100,
+      slowCallWindow: 2,
+      slowCallRateThreshold: 1,
+    });
+    for (let i = 0; i < 2; i++) {
+      const permit = breaker.tryAcquire()!;
+      clock.advance(150);
+      breaker.record(permit, false);
+    }
+    expect(breaker.state).toBe('open');
+  });
+});

@@ -8,6 +8,12 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 /** 0: a call made while closed; n > 0: a trial call of half-open period n. */
 type Permit = number;
 
+/** A call let through by {@link CircuitBreaker.tryAcquire}, to report with `record`. */
+export interface CallPermit {
+  readonly trial: Permit;
+  readonly startedAt: number;
+}
+
 /**
  * A circuit breaker with an injectable clock:
  *
@@ -84,6 +90,27 @@ export class CircuitBreaker {
     }
     this.recordSuccess(permit, this.clock.now() - started);
     return value;
+  }
+
+  /**
+   * The synchronous form of {@link execute}, for hot paths that cannot afford a promise per call
+   * (the query cache's store calls): a permit when the call may go ahead, `undefined` when the
+   * circuit rejects it (counted as rejected, as `execute` would). Report the call's outcome with
+   * {@link record}, exactly once per permit.
+   */
+  tryAcquire(): CallPermit | undefined {
+    try {
+      return { trial: this.acquire(), startedAt: this.clock.now() };
+    } catch (error) {
+      if (error instanceof CircuitOpenError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Records the outcome of a call made under `permit` (see {@link tryAcquire}). */
+  record(permit: CallPermit, failed: boolean): void {
+    if (failed) this.recordFailure(permit.trial);
+    else this.recordSuccess(permit.trial, this.clock.now() - permit.startedAt);
   }
 
   /** What `GET /health/circuits` shows. */

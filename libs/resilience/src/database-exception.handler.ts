@@ -5,6 +5,7 @@ import {
   type StatementContext,
   TransactionConflictError,
   classifyDriverError,
+  isDriverError,
   redactValues,
 } from '@lib/duckdb';
 import { TaskCancelledError } from 'cockatiel';
@@ -27,11 +28,11 @@ export interface DatabaseErrorContext {
 }
 
 /**
- * The one place that decides what an error *is*: raw driver errors become `@lib/duckdb`'s typed
- * errors (connection/IO, invalidated database, timeout, pool exhausted, conflict, unique / not
- * null / foreign key / check violations, syntax, unknown), each with its context. `DuckDbClient`
- * applies the same classification at the driver edge; policies and the HTTP filter ask this
- * handler whether an error is transient, whether it says the dependency is failing, and what to log.
+ * What an error means to the policies and the HTTP layer: whether it is transient, whether it
+ * says the dependency is failing, and what to log. Driver errors are classified once, by
+ * `@lib/duckdb` at the driver call (`DuckDbClient`); a raw one that reaches here anyway (code that
+ * called the driver itself) is classified by the same `classifyDriverError`, never by rules of
+ * its own.
  */
 @Injectable()
 export class DatabaseExceptionHandler {
@@ -39,7 +40,11 @@ export class DatabaseExceptionHandler {
   classify(error: unknown, context: StatementContext = { operation: 'unknown' }): unknown {
     if (error instanceof DuckDbError || error instanceof ResilienceError) return error;
     if (error instanceof TaskCancelledError) return new OperationTimeoutError(0);
-    if (looksLikeDriverError(error)) return classifyDriverError(error, context);
+    // A raw driver error reaches here only from code that called the driver itself: DuckDbClient
+    // classifies at the driver call. Recognised and classified by @lib/duckdb, not here.
+    if (!(error instanceof HttpException) && isDriverError(error)) {
+      return classifyDriverError(error, context);
+    }
     return error;
   }
 
@@ -76,7 +81,7 @@ export class DatabaseExceptionHandler {
       transient: this.isTransient(classified),
     };
     if (!(classified instanceof DuckDbError)) return base;
-    const context = (classified as { context?: StatementContext }).context;
+    const { context } = classified;
     const cause = classified.cause as { message?: unknown } | undefined;
     return {
       ...base,
@@ -87,14 +92,4 @@ export class DatabaseExceptionHandler {
       cause: typeof cause?.message === 'string' ? redactValues(cause.message) : undefined,
     };
   }
-}
-
-const DRIVER_MESSAGE =
-  /^(\w+ )*Error: |^Failed to |connection (disconnected|closed)|Conflict on|constraint|INTERRUPT/;
-
-function looksLikeDriverError(error: unknown): boolean {
-  const message = (error as { message?: unknown } | null)?.message;
-  return (
-    typeof message === 'string' && DRIVER_MESSAGE.test(message) && !(error instanceof HttpException)
-  );
 }

@@ -8,7 +8,7 @@ import {
   TransactionConflictError,
   UniqueViolationError,
 } from '@lib/duckdb';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import type { Clock } from './clock';
 import { DatabaseExceptionHandler } from './database-exception.handler';
 import { DatabaseCallGuard } from './database.guard';
@@ -22,12 +22,12 @@ const READ: DuckDbCallInfo = { operation: 'query', returnsRows: true, inTransact
 const WRITE: DuckDbCallInfo = { operation: 'execute', returnsRows: false, inTransaction: false };
 const READ_IN_TX: DuckDbCallInfo = { operation: 'query', returnsRows: true, inTransaction: true };
 
-function setup(): { guard: DatabaseCallGuard; registry: CircuitBreakerRegistry } {
-  const registry = new CircuitBreakerRegistry(
+function setup(): { guard: DatabaseCallGuard; policies: ResiliencePolicies } {
+  const policies = new ResiliencePolicies(
     { clock, random: () => 0, retry: { maxRetries: 3, baseDelayMs: 1 } },
     handler,
   );
-  return { guard: new DatabaseCallGuard(registry), registry };
+  return { guard: new DatabaseCallGuard(policies), policies };
 }
 
 describe('DatabaseCallGuard', () => {
@@ -76,8 +76,8 @@ describe('DatabaseCallGuard', () => {
   });
 
   it('puts every statement behind the database breaker: open → CircuitOpenError, no call', async () => {
-    const { guard, registry } = setup();
-    registry.get(DATABASE_CIRCUIT).open();
+    const { guard, policies } = setup();
+    policies.get(DATABASE_CIRCUIT).open();
     const fn = jest.fn(async () => 1);
     for (const info of [READ, WRITE, READ_IN_TX]) {
       await expect(run(guard, info, fn)).resolves.toBeInstanceOf(CircuitOpenError);

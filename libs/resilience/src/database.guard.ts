@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type DuckDbCallGuard, type DuckDbCallInfo, statementSignalStorage } from '@lib/duckdb';
 import { CallAbortedError } from './resilience.errors';
 import type { CircuitBreaker } from './circuit-breaker';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import { DATABASE_CIRCUIT } from './resilience.constants';
 import type { RetryPolicy } from './retry.policy';
 
@@ -18,9 +18,9 @@ export class DatabaseCallGuard implements DuckDbCallGuard {
   private readonly breaker: CircuitBreaker;
   private readonly retry: RetryPolicy;
 
-  constructor(registry: CircuitBreakerRegistry) {
-    this.breaker = registry.get(DATABASE_CIRCUIT);
-    this.retry = registry.retry(DATABASE_CIRCUIT);
+  constructor(policies: ResiliencePolicies) {
+    this.breaker = policies.get(DATABASE_CIRCUIT);
+    this.retry = policies.retry(DATABASE_CIRCUIT);
   }
 
   run<T>(call: () => Promise<T>, info: DuckDbCallInfo): Promise<T> {

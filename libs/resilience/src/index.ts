@@ -1,8 +1,12 @@
 export { ResilienceModule } from './resilience.module';
 export { RESILIENCE_MODULE_OPTIONS } from './resilience.module-definition';
 export { DATABASE_CIRCUIT, RESILIENCE_DEFAULTS } from './resilience.constants';
-export { CircuitBreakerRegistry } from './circuit-breaker.registry';
-export { CircuitBreaker as CircuitBreakerPolicy, type CircuitState } from './circuit-breaker';
+export { CircuitBreakerRegistry, ResiliencePolicies } from './resilience-policies';
+export {
+  CircuitBreaker as CircuitBreakerPolicy,
+  type CallPermit,
+  type CircuitState,
+} from './circuit-breaker';
 export {
   CircuitBreaker,
   Retry,

@@ -11,7 +11,7 @@ import {
   UniqueViolationError,
 } from '@lib/duckdb';
 import { TransactionHost, Transactional, TransactionsModule } from '@lib/transactions';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import type { Clock } from './clock';
 import { DATABASE_CIRCUIT, RESILIENCE_METADATA } from './resilience.constants';
 import { CircuitBreaker, Retry, Timeout } from './resilience.decorators';
@@ -99,7 +99,7 @@ interface Booted {
   orders: Orders;
   db: DuckDbClient;
   pool: DuckDbPool;
-  registry: CircuitBreakerRegistry;
+  policies: ResiliencePolicies;
   clock: FakeClock;
 }
 
@@ -131,7 +131,7 @@ async function boot(path: string): Promise<Booted> {
     orders: moduleRef.get(Orders),
     db,
     pool: moduleRef.get(DuckDbPool),
-    registry: moduleRef.get(CircuitBreakerRegistry),
+    policies: moduleRef.get(ResiliencePolicies),
     clock,
   };
 }
@@ -216,23 +216,23 @@ describe('@Retry / @CircuitBreaker / @Timeout on providers (Nest + DuckDB)', () 
   });
 
   it('@CircuitBreaker opens its named circuit and rejects without running the method', async () => {
-    const { registry, clock } = booted;
+    const { policies, clock } = booted;
     await expect(jobs.guarded(true)).rejects.toBeInstanceOf(DatabaseIoError);
     await expect(jobs.guarded(true)).rejects.toBeInstanceOf(DatabaseIoError);
     expect(jobs.attempts).toBe(2);
     await expect(jobs.guarded(false)).rejects.toBeInstanceOf(CircuitOpenError);
     expect(jobs.attempts).toBe(2);
-    expect(registry.list()).toContainEqual(
+    expect(policies.list()).toContainEqual(
       expect.objectContaining({ name: 'jobs', state: 'open', rejected: 1 }),
     );
     clock.advance(5_000);
     await expect(jobs.guarded(false)).resolves.toBe('guarded');
-    expect(registry.get('jobs').state).toBe('closed');
+    expect(policies.get('jobs').state).toBe('closed');
   });
 
   it('stacked @Retry @CircuitBreaker @Timeout pass the value through', async () => {
     await expect(jobs.stacked(21)).resolves.toBe(42);
-    expect(booted.registry.get('stacked').info().successes).toBe(1);
+    expect(booted.policies.get('stacked').info().successes).toBe(1);
   });
 
   it('@Timeout(200) interrupts a running DuckDB statement quickly and the pool stays usable', async () => {
@@ -270,8 +270,8 @@ describe('a @Timeout and the database circuit', () => {
     await expect(booted.jobs.longCount()).rejects.toBeInstanceOf(OperationTimeoutError);
     await databaseIdle(booted.pool);
     expect(statements).toEqual([LONG_QUERY]);
-    expect(booted.registry.get(DATABASE_CIRCUIT).info().failures).toBeLessThanOrEqual(1);
-    expect(booted.registry.retryStats()).toContainEqual(
+    expect(booted.policies.get(DATABASE_CIRCUIT).info().failures).toBeLessThanOrEqual(1);
+    expect(booted.policies.retryStats()).toContainEqual(
       expect.objectContaining({ name: DATABASE_CIRCUIT, retries: 0 }),
     );
   });
@@ -280,7 +280,7 @@ describe('a @Timeout and the database circuit', () => {
     await expect(booted.jobs.longCount()).rejects.toBeInstanceOf(OperationTimeoutError);
     await expect(booted.jobs.longCount()).rejects.toBeInstanceOf(OperationTimeoutError);
     await databaseIdle(booted.pool);
-    expect(booted.registry.get(DATABASE_CIRCUIT).state).toBe('closed');
+    expect(booted.policies.get(DATABASE_CIRCUIT).state).toBe('closed');
     await expect(booted.db.queryOne('SELECT 42 AS answer')).resolves.toEqual({ answer: 42 });
   });
 });

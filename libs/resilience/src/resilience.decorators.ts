@@ -1,13 +1,13 @@
 import { AppBoundMethods } from '@lib/common';
 import { currentTransaction } from '@lib/duckdb';
 import type { CircuitBreaker as CircuitBreakerPolicy } from './circuit-breaker';
-import type { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import type { ResiliencePolicies } from './resilience-policies';
 import type { RetryPolicy } from './retry.policy';
 import { RESILIENCE_METADATA } from './resilience.constants';
 import type { BreakerOptions, RetryOptions } from './resilience.interfaces';
 
-/** Binds `@Retry` / `@CircuitBreaker` / `@Timeout` methods to their application's registry. */
-export const RESILIENT_METHODS = new AppBoundMethods<CircuitBreakerRegistry>(
+/** Binds `@Retry` / `@CircuitBreaker` / `@Timeout` methods to their application's policies. */
+export const RESILIENT_METHODS = new AppBoundMethods<ResiliencePolicies>(
   'ResilienceModule',
   RESILIENCE_METADATA,
 );
@@ -29,13 +29,13 @@ export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
   return (target, propertyKey, descriptor) => {
     const { dependency = `${target.constructor.name}.${String(propertyKey)}`, ...retry } = options;
     // Looked up once per application, not on every call.
-    const policies = new WeakMap<CircuitBreakerRegistry, RetryPolicy>();
-    return RESILIENT_METHODS.decorator('Retry', (registry, invoke) => {
+    const retryPolicies = new WeakMap<ResiliencePolicies, RetryPolicy>();
+    return RESILIENT_METHODS.decorator('Retry', (policies, invoke) => {
       if (currentTransaction()) return invoke();
-      let policy = policies.get(registry);
+      let policy = retryPolicies.get(policies);
       if (!policy) {
-        policy = registry.retry(dependency, retry);
-        policies.set(registry, policy);
+        policy = policies.retry(dependency, retry);
+        retryPolicies.set(policies, policy);
       }
       return policy.execute(invoke);
     })(target, propertyKey, descriptor);
@@ -49,12 +49,12 @@ export function Retry(options: RetryDecoratorOptions = {}): MethodDecorator {
  * @example \@CircuitBreaker('llm-gateway')
  */
 export function CircuitBreaker(name: string, overrides: BreakerOptions = {}): MethodDecorator {
-  const breakers = new WeakMap<CircuitBreakerRegistry, CircuitBreakerPolicy>();
-  return RESILIENT_METHODS.decorator('CircuitBreaker', (registry, invoke) => {
-    let breaker = breakers.get(registry);
+  const breakers = new WeakMap<ResiliencePolicies, CircuitBreakerPolicy>();
+  return RESILIENT_METHODS.decorator('CircuitBreaker', (policies, invoke) => {
+    let breaker = breakers.get(policies);
     if (!breaker) {
-      breaker = registry.get(name, overrides);
-      breakers.set(registry, breaker);
+      breaker = policies.get(name, overrides);
+      breakers.set(policies, breaker);
     }
     return breaker.execute(invoke);
   });
@@ -69,5 +69,5 @@ export function CircuitBreaker(name: string, overrides: BreakerOptions = {}): Me
 export function Timeout(ms: number): MethodDecorator {
   if (!Number.isInteger(ms) || ms <= 0)
     throw new TypeError('@Timeout: ms must be a positive integer');
-  return RESILIENT_METHODS.decorator('Timeout', (registry, invoke) => registry.timeout(ms, invoke));
+  return RESILIENT_METHODS.decorator('Timeout', (policies, invoke) => policies.timeout(ms, invoke));
 }

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Observable, lastValueFrom, toArray } from 'rxjs';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import { RESILIENCE_INTERCEPTOR_OPTIONS } from './resilience.constants';
 import type { RetryOptions } from './resilience.interfaces';
 
@@ -32,7 +32,7 @@ export interface ResilienceHandlerOptions {
 @Injectable()
 export class ResilienceInterceptor implements NestInterceptor {
   constructor(
-    private readonly registry: CircuitBreakerRegistry,
+    private readonly policies: ResiliencePolicies,
     private readonly reflector: Reflector,
   ) {}
 
@@ -50,15 +50,15 @@ export class ResilienceInterceptor implements NestInterceptor {
     let attempt = (): Promise<unknown[]> => lastValueFrom(next.handle().pipe(toArray()));
     if (options.timeoutMs !== undefined) {
       const inner = attempt;
-      attempt = () => this.registry.timeout(options.timeoutMs as number, inner);
+      attempt = () => this.policies.timeout(options.timeoutMs as number, inner);
     }
     if (options.circuit !== undefined) {
       const inner = attempt;
-      attempt = () => this.registry.get(name).execute(inner);
+      attempt = () => this.policies.get(name).execute(inner);
     }
     if (options.retry !== undefined) {
       const inner = attempt;
-      attempt = () => this.registry.retry(name, options.retry).execute(inner);
+      attempt = () => this.policies.retry(name, options.retry).execute(inner);
     }
     return new Observable<unknown>((subscriber) => {
       attempt().then(

@@ -45,7 +45,7 @@ export interface ResilienceModuleOptions {
   retry?: RetryOptions;
   /** The retry budget per dependency. */
   budget?: RetryBudgetOptions;
-  /** Defaults of every named breaker (`CircuitBreakerRegistry.get`). */
+  /** Defaults of every named breaker (`ResiliencePolicies.get`). */
   breaker?: BreakerOptions;
   /**
    * Guard every `DuckDbClient` statement with the `database` breaker (and retry failed reads

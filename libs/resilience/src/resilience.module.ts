@@ -1,7 +1,7 @@
 import { Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { DUCKDB_CALL_GUARD } from '@lib/duckdb';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import { DatabaseExceptionHandler } from './database-exception.handler';
 import { DatabaseCallGuard } from './database.guard';
 import { ResilienceExplorer } from './resilience.explorer';
@@ -14,14 +14,14 @@ import {
 
 const guardProvider: Provider = {
   provide: DUCKDB_CALL_GUARD,
-  inject: [RESILIENCE_MODULE_OPTIONS, CircuitBreakerRegistry],
-  useFactory: (options: ResilienceModuleOptions, registry: CircuitBreakerRegistry) =>
-    options.guardDatabase === false ? undefined : new DatabaseCallGuard(registry),
+  inject: [RESILIENCE_MODULE_OPTIONS, ResiliencePolicies],
+  useFactory: (options: ResilienceModuleOptions, policies: ResiliencePolicies) =>
+    options.guardDatabase === false ? undefined : new DatabaseCallGuard(policies),
 };
 
 /**
  * Resilience policies: named circuit breakers, retries with budgets and timeouts
- * (`CircuitBreakerRegistry`), `@Retry` / `@CircuitBreaker` / `@Timeout`, `ResilienceInterceptor`,
+ * (`ResiliencePolicies`), `@Retry` / `@CircuitBreaker` / `@Timeout`, `ResilienceInterceptor`,
  * `DatabaseExceptionHandler`, and the guard that puts every `DuckDbClient` statement behind the
  * `database` breaker. Register it globally so `DuckDbModule` finds the guard.
  *
@@ -32,16 +32,11 @@ const guardProvider: Provider = {
   imports: [DiscoveryModule],
   providers: [
     DatabaseExceptionHandler,
-    CircuitBreakerRegistry,
+    ResiliencePolicies,
     ResilienceInterceptor,
     ResilienceExplorer,
     guardProvider,
   ],
-  exports: [
-    DatabaseExceptionHandler,
-    CircuitBreakerRegistry,
-    ResilienceInterceptor,
-    DUCKDB_CALL_GUARD,
-  ],
+  exports: [DatabaseExceptionHandler, ResiliencePolicies, ResilienceInterceptor, DUCKDB_CALL_GUARD],
 })
 export class ResilienceModule extends ResilienceConfigurableModule {}

@@ -9,7 +9,7 @@ import {
   ReadOnlyTransactionError,
   UniqueViolationError,
 } from '@lib/duckdb';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import type { Clock } from './clock';
 import { DatabaseExceptionHandler } from './database-exception.handler';
 import { CircuitOpenError, OperationTimeoutError } from './resilience.errors';
@@ -160,8 +160,8 @@ describe('RetryPolicy retries only transient errors', () => {
   const transient: [string, () => unknown][] = [
     ['DatabaseIoError', () => new DatabaseIoError()],
     ['a raw driver "IO Error: …"', () => new Error('IO Error: Could not write file')],
-    ['PoolAcquireTimeoutError', () => new PoolAcquireTimeoutError(50)],
-    ['QueryTimeoutError', () => new QueryTimeoutError(100)],
+    ['PoolAcquireTimeoutError', () => new PoolAcquireTimeoutError({ waitedMs: 50 })],
+    ['QueryTimeoutError', () => new QueryTimeoutError({ timeoutMs: 100 })],
     ['OperationTimeoutError', () => new OperationTimeoutError(100)],
     [
       'a raw "connection disconnected"',
@@ -208,15 +208,15 @@ describe('RetryPolicy retries only transient errors', () => {
   });
 });
 
-describe('retry around a breaker (registry)', () => {
+describe('retry around a breaker (policies)', () => {
   it('stops retrying as soon as the breaker opens: CircuitOpenError is never retried', async () => {
     const clock: Clock = { now: () => 0 };
-    const registry = new CircuitBreakerRegistry(
+    const policies = new ResiliencePolicies(
       { clock, random: () => 0, budget: { maxTokens: 100 } },
       handler,
     );
-    const retry = registry.retry('db', { maxRetries: 10 });
-    const breaker = registry.get('db', { failureThreshold: 5 });
+    const retry = policies.retry('db', { maxRetries: 10 });
+    const breaker = policies.get('db', { failureThreshold: 5 });
     let attempts = 0;
     const error = await run(retry, () =>
       breaker.execute(async () => {
@@ -227,25 +227,25 @@ describe('retry around a breaker (registry)', () => {
     expect(attempts).toBe(5);
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(breaker.state).toBe('open');
-    expect(registry.retryStats()).toEqual([
+    expect(policies.retryStats()).toEqual([
       { name: 'db', calls: 1, retries: 5, budgetExhausted: 0 },
     ]);
   });
 
   it('shares one budget between the retry policies of a dependency', async () => {
-    const registry = new CircuitBreakerRegistry(
+    const policies = new ResiliencePolicies(
       { random: () => 0, budget: { ratio: 0.1, maxTokens: 2 } },
       handler,
     );
-    const a = registry.retry('shared', { maxRetries: 5 });
-    const b = registry.retry('shared', { maxRetries: 1 });
+    const a = policies.retry('shared', { maxRetries: 5 });
+    const b = policies.retry('shared', { maxRetries: 1 });
     expect(a).not.toBe(b);
     const failing = async (): Promise<never> => {
       throw new DatabaseIoError();
     };
     await run(a, failing);
     await run(b, failing);
-    const [stats] = registry.retryStats();
+    const [stats] = policies.retryStats();
     expect(stats.name).toBe('shared');
     expect(stats.calls).toBe(2);
     expect(stats.retries).toBe(2);

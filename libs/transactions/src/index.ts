@@ -3,7 +3,7 @@ export { Transactional } from './transactional.decorator';
 export { UseTransaction } from './use-transaction.decorator';
 export { TransactionInterceptor } from './transaction.interceptor';
 export { TransactionHost } from './transaction.host';
-export { withRollback } from './testing';
+export { withRollback } from './with-rollback';
 export {
   IllegalTransactionStateError,
   Propagation,

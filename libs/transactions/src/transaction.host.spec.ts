@@ -2,8 +2,8 @@ import { Injectable, type LoggerService } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
 import { DuckDbClient, transactionStorage } from '@lib/duckdb';
 import { IllegalTransactionStateError, TransactionHost, Transactional } from '@lib/transactions';
-import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-import { sleep, barrier } from '../../../test/support/testing';
+import { compileWithDuckDb } from './testing';
+import { sleep, barrier } from '@lib/common/testing';
 
 /** Runs `fn` outside any transaction: what other clients see. */
 function outside<T>(fn: () => Promise<T>): Promise<T> {

@@ -11,8 +11,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DuckDbClient, transactionStorage } from '@lib/duckdb';
 import { TransactionHost, Transactional, UseTransaction } from '@lib/transactions';
 import { type Observable, concatMap, defer, from, map, mergeMap, of, throwError } from 'rxjs';
-import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-import { sleep, barrier } from '../../../test/support/testing';
+import { compileWithDuckDb } from './testing';
+import { sleep, barrier } from '@lib/common/testing';
 
 interface Reply {
   id: number;

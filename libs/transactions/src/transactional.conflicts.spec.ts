@@ -7,8 +7,8 @@ import {
   type TransactionStats,
   Transactional,
 } from '@lib/transactions';
-import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-import { barrier, settle } from '../../../test/support/testing';
+import { compileWithDuckDb } from './testing';
+import { barrier, settle } from '@lib/common/testing';
 
 @Injectable()
 class Counters {

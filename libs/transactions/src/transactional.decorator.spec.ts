@@ -18,8 +18,8 @@ import {
   UnexpectedRollbackError,
   UseTransaction,
 } from '@lib/transactions';
-import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
-import { sleep } from '../../../test/support/testing';
+import { compileWithDuckDb } from './testing';
+import { sleep } from '@lib/common/testing';
 
 /** What a scope saw: whether it ran in a transaction, and the ids visible to it after its insert. */
 interface Seen {

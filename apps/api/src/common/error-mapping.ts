@@ -7,6 +7,8 @@ import {
   PoolAcquireTimeoutError,
   PoolDrainingError,
   QueryTimeoutError,
+  StorageFullError,
+  StorageNotWritableError,
   TransactionConflictError,
   TransactionTimeoutError,
 } from '@lib/duckdb';
@@ -113,6 +115,20 @@ function fromDatabaseError(
 ): ErrorResponse {
   const describe = (e: DuckDbError) =>
     handler ? JSON.stringify(handler.describe(e)) : describeError(e);
+  // The disk is full or the files are not writable: writes fail, reads keep working. 503 (not
+  // 507): clients already retry 503 with Retry-After, and the code set stays the contract's.
+  if (error instanceof StorageFullError || error instanceof StorageNotWritableError) {
+    logger.error(`Database storage refused a write (request id ${requestId}): ${describe(error)}`);
+    return {
+      status: 503,
+      body: errorBody(
+        503,
+        'DATABASE_UNAVAILABLE',
+        'The database cannot store writes right now; reads still work. Retry later.',
+      ),
+      headers: { 'retry-after': '5' },
+    };
+  }
   if (
     error instanceof PoolAcquireTimeoutError ||
     error instanceof PoolDrainingError ||

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import {
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  STATUS_CODES,
+  createServer,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,23 +14,48 @@ import { parseJsonBody } from './json-body.parser';
 
 /** Longest URL served; longer ones get 414. */
 export const MAX_URL_LENGTH = 8192;
-/** A request not fully received within this is answered 408. */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/** Default of `HTTP_REQUEST_TIMEOUT_MS`: a request not fully received by then is answered 408. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** How often Node looks for requests past their timeout (its default, 30 s, would double the bound). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Fastify's default, kept: an idle keep-alive connection is closed after this. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/**
+ * Sockets on which the server has answered before the whole request body arrived. Such an answer
+ * carries `Connection: close`; whatever follows on the socket (the rest of the body, a framing
+ * error, a pipelined request) is never parsed into another answer or another executed request.
+ */
+const answeredEarly = new WeakSet<Socket>();
 
 const VISIBLE_ASCII = /^[\x21-\x7e]{1,128}$/;
 
-/** Echoes a client's `X-Request-Id` when it is 1..128 visible ASCII characters, else makes one. */
+/** The request id of a request, once worked out (see {@link requestIdFrom}). */
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * Echoes a client's `X-Request-Id` when it is 1..128 visible ASCII characters, else makes one;
+ * the same id every time for one request (the server sets it before Fastify asks).
+ */
 export function requestIdFrom(request: IncomingMessage): string {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && VISIBLE_ASCII.test(header) ? header : randomUUID();
+  let id = requestIds.get(request);
+  if (id === undefined) {
+    const header = request.headers['x-request-id'];
+    id = typeof header === 'string' && VISIBLE_ASCII.test(header) ? header : randomUUID();
+    requestIds.set(request, id);
+  }
+  return id;
 }
 
 /**
  * Answers requests the HTTP parser refused (bad framing, oversized headers) with the standard body
  * and closes the connection, so no second request on it is ever executed.
  */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
+export function clientErrorHandler(
+  error: Error & { code?: string; rawPacket?: unknown },
+  socket: Socket,
+): void {
+  if (!socket.writable || answeredEarly.has(socket)) {
     socket.destroy();
     return;
   }
@@ -34,18 +65,74 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? 408
         : 400;
+  // A HEAD request gets the head of the answer only (the bytes read so far tell the method).
+  const { rawPacket } = error;
+  const head =
+    Buffer.isBuffer(rawPacket) && rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  answerAndClose(socket, status, 'The request could not be read.', head);
+}
+
+/** Writes one standard error response on a raw socket and closes it; nothing after is served. */
+function answerAndClose(socket: Socket, status: number, message: string, head = false): void {
+  answeredEarly.add(socket);
   const body = JSON.stringify(
-    errorBody(
-      status,
-      status === 408 ? 'REQUEST_TIMEOUT' : 'VALIDATION_FAILED',
-      'The request could not be read.',
-    ),
+    errorBody(status, status === 408 ? 'REQUEST_TIMEOUT' : 'VALIDATION_FAILED', message),
   );
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
-      `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+      `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
   );
+}
+
+/**
+ * Whether a request's body framing is unambiguous. Node accepts a `Transfer-Encoding` that a
+ * proxy in front may read differently (`chunked` repeated, or followed by an empty value); this
+ * API only takes exactly one `Transfer-Encoding: chunked` (Node itself refuses it beside a
+ * `Content-Length`).
+ */
+function unambiguousFraming({ headers, rawHeaders }: IncomingMessage): boolean {
+  const encoding = headers['transfer-encoding'];
+  if (encoding === undefined) return true;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'transfer-encoding') count++;
+  }
+  return count === 1 && encoding.trim().toLowerCase() === 'chunked';
+}
+
+/**
+ * Fastify's `serverFactory`: Node's HTTP server with a bound on the time to receive a whole
+ * request (`HTTP_REQUEST_TIMEOUT_MS`, answered 408 by {@link clientErrorHandler}), checked every
+ * second; ambiguous framing refused with 400; and no request executed from a socket that was
+ * answered early (see {@link hardenFastify}).
+ */
+export function httpServerFactory(requestTimeoutMs: number) {
+  return (handler: RequestListener): Server => {
+    const server = createServer(
+      { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+      (request, response) => {
+        if (answeredEarly.has(request.socket)) return void request.socket.destroy();
+        if (!unambiguousFraming(request)) {
+          answerAndClose(request.socket, 400, 'Transfer-Encoding must be exactly "chunked".');
+          return;
+        }
+        // On every response, including those Fastify sends without running the application's
+        // hooks (a 404 for a method no route serves on a malformed path).
+        response.setHeader('x-request-id', requestIdFrom(request));
+        response.setHeader('x-content-type-options', 'nosniff');
+        handler(request, response);
+      },
+    );
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    return server;
+  };
+}
+
+/** Whether a request announces a body (a `Content-Length` above 0, or any `Transfer-Encoding`). */
+function announcesBody({ headers }: IncomingMessage): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
@@ -72,7 +159,8 @@ export function frameworkErrors(
 
 /**
  * Request handling that Fastify leaves to the application: a strict JSON-only body parser
- * (anything else is 415), request-id and `nosniff` headers on every response, and a URL length cap.
+ * (anything else is 415), request-id and `nosniff` headers on every response, a URL length cap,
+ * and `Connection: close` on an answer sent before the body was read.
  */
 export function hardenFastify(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
@@ -120,6 +208,16 @@ export function hardenFastify(fastify: FastifyInstance): void {
       return;
     }
     done();
+  });
+  // An answer sent before the whole body arrived (415, 413, 414, 429, 401 …) closes the
+  // connection: the unread rest of the body must never be parsed as a request of its own.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const raw = request.raw;
+    if (!raw.complete && announcesBody(raw)) {
+      answeredEarly.add(raw.socket);
+      void reply.header('connection', 'close');
+    }
+    done(null, payload);
   });
   fastify.addHook('preValidation', (request, _reply, done) => {
     if (request.body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method))

@@ -6,8 +6,10 @@ export type IfMatch = '*' | number[];
 const TAG = /^(?:W\/)?"(\d{1,9})"$|^(\d{1,9})$/;
 
 /**
- * Parses `If-Match`: `"3"`, `W/"3"`, `3`, `*`, or a comma-separated list of those.
+ * Parses `If-Match`: `"3"`, `W/"3"`, `3`, `*`, or a comma-separated list of those (the tags
+ * `etagFor` writes, in `./etag`). No header gives `undefined`: the write is unconditional.
  * @throws ApiError 400 naming `If-Match` when the header is malformed.
+ * @example parseIfMatch('"3", W/"4"') // [3, 4]
  */
 export function parseIfMatch(header: string | string[] | undefined): IfMatch | undefined {
   if (header === undefined) return undefined;

@@ -1,3 +1,5 @@
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../common/http-hardening';
+
 /** Log levels accepted by `LOG_LEVEL`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** One of {@link LOG_LEVELS}. */
@@ -16,7 +18,8 @@ export interface AppConfig {
     idleTimeoutMs: number;
     queryTimeoutMs: number;
     threads?: number;
-    memoryLimit?: string;
+    /** DuckDB's `memory_limit` (its buffer manager: table data, indexes, intermediates). */
+    memoryLimit: string;
   };
   cache: {
     store: 'memory' | 'redis';
@@ -34,6 +37,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Largest accepted request body, in bytes (1 MiB). */
   bodyLimit: number;
+  /** `HTTP_REQUEST_TIMEOUT_MS`: a request not fully received by then is answered 408 and closed. */
+  requestTimeoutMs: number;
 }
 
 /** A malformed environment variable; the message names it. */
@@ -59,6 +64,45 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
 
 function optionalInt(env: Env, name: string, min: number, max: number): number | undefined {
   return read(env, name) === undefined ? undefined : int(env, name, 0, min, max);
+}
+
+/** Bytes per unit of a DuckDB size (DuckDB reads KB, MB, … as powers of 1000). */
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/**
+ * DuckDB's `memory_limit` for this service: a configuration service's data and indexes take
+ * tens of MiB (11–21 MiB under `npm run bench -- soak`, 5 minutes of mixed traffic), while
+ * DuckDB's own default (80% of RAM) lets its caches grow freely.
+ */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MiB';
+/** Below this DuckDB cannot run migrations and the service's queries reliably. */
+export const MIN_DUCKDB_MEMORY_LIMIT_BYTES = 16 * 2 ** 20;
+
+/** A size such as `512MB` or `1.5GiB` (the forms DuckDB accepts), at least `minBytes`. */
+function memorySize(env: Env, name: string, fallback: string, minBytes: number): string {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(raw);
+  const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new ConfigError(
+      `${name} must be a size such as 256MiB, 512MB or 2GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), got "${raw}"`,
+    );
+  }
+  if (Number(match[1]) * unit < minBytes) {
+    throw new ConfigError(`${name} must be at least ${minBytes / 2 ** 20}MiB, got "${raw}"`);
+  }
+  return raw;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -102,15 +146,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `DUCKDB_POOL_MIN (${poolMin}) must not exceed DUCKDB_POOL_MAX (${poolMax})`,
     );
   }
-  const memoryLimit = read(env, 'DUCKDB_MEMORY_LIMIT');
-  if (
-    memoryLimit !== undefined &&
-    !/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$/i.test(memoryLimit)
-  ) {
-    throw new ConfigError(
-      `DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, got "${memoryLimit}"`,
-    );
-  }
+  const memoryLimit = memorySize(
+    env,
+    'DUCKDB_MEMORY_LIMIT',
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    MIN_DUCKDB_MEMORY_LIMIT_BYTES,
+  );
   const host = read(env, 'HOST') ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(host))
     throw new ConfigError(`HOST must be a host name or address, got "${host}"`);
@@ -153,5 +194,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     seedOnEmpty: bool(env, 'SEED_ON_EMPTY', true),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimit: 1024 * 1024,
+    requestTimeoutMs: int(
+      env,
+      'HTTP_REQUEST_TIMEOUT_MS',
+      DEFAULT_REQUEST_TIMEOUT_MS,
+      1_000,
+      120_000,
+    ),
   };
 }

@@ -24,6 +24,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { CacheResponse } from '@lib/query-cache';
 import { API_PREFIX, ApiIfMatch, ApiWrite } from '../common/api-docs';
+import { withEtag } from '../common/etag';
 import { parseIfMatch } from '../common/if-match';
 import {
   BulkCreateModelConfigsDto,
@@ -32,14 +33,7 @@ import {
   UpsertModelConfigDto,
 } from './dto/model-config.dto';
 import { IdParams, ListModelConfigsQuery, SlotParams } from './dto/params.dto';
-import type { ModelConfig } from './model-config.types';
 import { ModelConfigsService } from './model-configs.service';
-
-/** Sets the `ETag` of a response carrying one config. */
-export function withEtag(reply: FastifyReply, config: ModelConfig): ModelConfig {
-  void reply.header('etag', `"${config.version}"`);
-  return config;
-}
 
 /** CRUD, bulk, seed and reset of ModelConfigs (API.md §2). */
 @ApiTags('model-configs')

@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
-import { ProvidersController, UsageTypesController } from '../usage-types/usage-types.controller';
-import { UsageTypesService } from '../usage-types/usage-types.service';
 import { ModelConfigsController } from './model-configs.controller';
 import { ModelConfigsRepository } from './model-configs.repository';
 import { ModelConfigsService } from './model-configs.service';
+import { UsageTypeChainController } from './usage-type-chain.controller';
 
-/** The ModelConfig domain: its repository, write service, read service and controllers. */
+/**
+ * The ModelConfig domain's write side: the repository, the write service and the controllers of
+ * the writes (`/model-configs` and `PUT /usage-types/:usageType/chain`). Exports the repository,
+ * which the read side (`UsageTypesModule`) queries.
+ */
 @Module({
-  controllers: [ModelConfigsController, UsageTypesController, ProvidersController],
-  providers: [ModelConfigsRepository, ModelConfigsService, UsageTypesService],
+  controllers: [ModelConfigsController, UsageTypeChainController],
+  providers: [ModelConfigsRepository, ModelConfigsService],
+  exports: [ModelConfigsRepository],
 })
 export class ModelConfigsModule {}

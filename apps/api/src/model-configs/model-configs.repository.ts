@@ -8,40 +8,7 @@ import type {
   ModelConfigFields,
   UsageTypeSummary,
 } from './model-config.types';
-
-const COLUMNS = `id, usage_type, priority, model_id, model_name, provider, parameters, enabled, version,
-  created_at, updated_at`;
-
-interface ModelConfigRow {
-  id: string;
-  usage_type: string;
-  priority: number;
-  model_id: string;
-  model_name: string;
-  provider: string;
-  parameters: Record<string, unknown>;
-  enabled: boolean;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
-
-/** Rows come back JSON-safe from `DuckDbClient`; this maps names and pins the shape. */
-function toModelConfig(row: ModelConfigRow): ModelConfig {
-  return {
-    id: row.id,
-    usageType: row.usage_type,
-    priority: row.priority,
-    modelId: row.model_id,
-    modelName: row.model_name,
-    provider: row.provider,
-    parameters: row.parameters,
-    enabled: row.enabled,
-    version: row.version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
+import { MODEL_CONFIG_SQL, type ModelConfigRow, toModelConfig } from './model-configs.sql';
 
 /**
  * Cache tags. A write invalidates only what it can change: a config's text (its name, parameters)
@@ -98,20 +65,14 @@ export class ModelConfigsRepository {
   /** A page of configs ordered by usage type and priority, and the total matching the filter. */
   async list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
     const params = [filter.usageType ?? null, filter.provider ?? null, filter.enabled ?? null];
-    const where = `($1::VARCHAR IS NULL OR usage_type = $1::VARCHAR)
-      AND ($2::VARCHAR IS NULL OR provider = $2::VARCHAR)
-      AND ($3::BOOLEAN IS NULL OR enabled = $3::BOOLEAN)`;
-    const rows = await this.db.query<ModelConfigRow & { total: number }>(
-      `SELECT ${COLUMNS}, count(*) OVER () AS total FROM model_configs WHERE ${where}
-       ORDER BY usage_type, priority LIMIT $4 OFFSET $5`,
-      [...params, filter.limit, filter.offset],
-    );
+    const rows = await this.db.query<ModelConfigRow & { total: number }>(MODEL_CONFIG_SQL.list, [
+      ...params,
+      filter.limit,
+      filter.offset,
+    ]);
     if (rows.length > 0) return { items: rows.map(toModelConfig), total: rows[0].total };
     // An empty page (an offset past the data) still reports the total.
-    const count = await this.db.queryOne<{ total: number }>(
-      `SELECT count(*) AS total FROM model_configs WHERE ${where}`,
-      params,
-    );
+    const count = await this.db.queryOne<{ total: number }>(MODEL_CONFIG_SQL.listTotal, params);
     return { items: [], total: count?.total ?? 0 };
   }
 
@@ -120,9 +81,7 @@ export class ModelConfigsRepository {
     return this.cache.getOrLoad(
       key('all'),
       async () => {
-        const rows = await this.db.query<ModelConfigRow>(
-          `SELECT ${COLUMNS} FROM model_configs ORDER BY usage_type, priority`,
-        );
+        const rows = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.all);
         return rows.map(toModelConfig);
       },
       { tags: [TAG.grouped] },
@@ -134,10 +93,7 @@ export class ModelConfigsRepository {
     return this.cache.getOrLoad(
       key('id', id),
       async () => {
-        const row = await this.db.queryOne<ModelConfigRow>(
-          `SELECT ${COLUMNS} FROM model_configs WHERE id = $1`,
-          [id],
-        );
+        const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.byId, [id]);
         return row && toModelConfig(row);
       },
       { tags: [TAG.id(id), TAG.ids] },
@@ -146,10 +102,10 @@ export class ModelConfigsRepository {
 
   /** The config in one `(usageType, priority)` slot (uncached: writes use it). */
   async findBySlot(usageType: string, priority: number): Promise<ModelConfig | undefined> {
-    const row = await this.db.queryOne<ModelConfigRow>(
-      `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND priority = $2`,
-      [usageType, priority],
-    );
+    const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.bySlot, [
+      usageType,
+      priority,
+    ]);
     return row && toModelConfig(row);
   }
 
@@ -158,11 +114,7 @@ export class ModelConfigsRepository {
     return this.cache.getOrLoad(
       key('active', usageType),
       async () => {
-        const row = await this.db.queryOne<ModelConfigRow>(
-          `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND enabled
-           ORDER BY priority LIMIT 1`,
-          [usageType],
-        );
+        const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.active, [usageType]);
         return row && toModelConfig(row);
       },
       { tags: [TAG.configs(usageType)] },
@@ -178,7 +130,7 @@ export class ModelConfigsRepository {
       key('chain', usageType),
       async () => {
         const rows = await this.db.query<{ model_id: string; enabled: boolean }>(
-          'SELECT model_id, enabled FROM model_configs WHERE usage_type = $1 ORDER BY priority',
+          MODEL_CONFIG_SQL.chain,
           [usageType],
         );
         if (rows.length === 0) return null;
@@ -193,11 +145,10 @@ export class ModelConfigsRepository {
     return this.cache.getOrLoad(
       key('model', usageType, modelId),
       async () => {
-        const row = await this.db.queryOne<ModelConfigRow>(
-          `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 AND model_id = $2 AND enabled
-           ORDER BY priority LIMIT 1`,
-          [usageType, modelId],
-        );
+        const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.enabledModel, [
+          usageType,
+          modelId,
+        ]);
         return row && toModelConfig(row);
       },
       { tags: [TAG.configs(usageType)] },
@@ -209,11 +160,9 @@ export class ModelConfigsRepository {
     return this.cache.getOrLoad(
       key('provider', provider),
       async () => {
-        const rows = await this.db.query<{ model_id: string }>(
-          `SELECT DISTINCT model_id FROM model_configs WHERE provider = $1 AND enabled
-           ORDER BY model_id`,
-          [provider],
-        );
+        const rows = await this.db.query<{ model_id: string }>(MODEL_CONFIG_SQL.providerModels, [
+          provider,
+        ]);
         return rows.map((row) => row.model_id);
       },
       { tags: [TAG.structure] },
@@ -224,43 +173,35 @@ export class ModelConfigsRepository {
   summarizeUsageTypes(): Promise<UsageTypeSummary[]> {
     return this.cache.getOrLoad(
       key('usage-types'),
-      () =>
-        this.db.query<UsageTypeSummary>(
-          `SELECT usage_type AS "usageType", count(*) AS total,
-                  count(*) FILTER (WHERE enabled) AS enabled,
-                  arg_min(model_id, priority) FILTER (WHERE enabled) AS "activeModelId"
-           FROM model_configs GROUP BY usage_type ORDER BY usage_type`,
-        ),
+      () => this.db.query<UsageTypeSummary>(MODEL_CONFIG_SQL.usageTypes),
       { tags: [TAG.structure] },
     );
   }
 
   /** How many configs exist. */
   async count(): Promise<number> {
-    const row = await this.db.queryOne<{ n: number }>('SELECT count(*) AS n FROM model_configs');
+    const row = await this.db.queryOne<{ n: number }>(MODEL_CONFIG_SQL.count);
     return row?.n ?? 0;
   }
 
   /** Inserts a new config (version 1) and returns it. */
   async insert(fields: ModelConfigFields, now = new Date()): Promise<ModelConfig> {
-    const row = await this.db.queryOne<ModelConfigRow>(
-      `INSERT INTO model_configs (${COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP)
-       RETURNING ${COLUMNS}`,
-      [randomUUID(), ...values(fields), now],
-    );
+    const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.insert, [
+      randomUUID(),
+      ...values(fields),
+      now,
+    ]);
     await this.cache.invalidate(usageTypeTags(fields.usageType));
     return toModelConfig(row as ModelConfigRow);
   }
 
   /** Inserts a default config unless its slot is taken; returns whether it did. */
   async insertIfSlotFree(fields: ModelConfigFields, now = new Date()): Promise<boolean> {
-    const { rowsChanged } = await this.db.execute(
-      `INSERT INTO model_configs (${COLUMNS})
-       SELECT $1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP
-       WHERE NOT EXISTS (SELECT 1 FROM model_configs WHERE usage_type = $2 AND priority = $3)`,
-      [randomUUID(), ...values(fields), now],
-    );
+    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.insertIfSlotFree, [
+      randomUUID(),
+      ...values(fields),
+      now,
+    ]);
     if (rowsChanged > 0) await this.cache.invalidate(usageTypeTags(fields.usageType));
     return rowsChanged > 0;
   }
@@ -274,14 +215,12 @@ export class ModelConfigsRepository {
     fields: ModelConfigFields,
     now = new Date(),
   ): Promise<ModelConfig | undefined> {
-    const row = await this.db.queryOne<ModelConfigRow>(
-      `UPDATE model_configs SET usage_type = $3, priority = $4, model_id = $5, model_name = $6,
-         provider = $7, parameters = $8::JSON, enabled = $9, version = version + 1,
-         updated_at = $10::TIMESTAMP
-       WHERE id = $1 AND version = $2
-       RETURNING ${COLUMNS}`,
-      [current.id, current.version, ...values(fields), now],
-    );
+    const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.update, [
+      current.id,
+      current.version,
+      ...values(fields),
+      now,
+    ]);
     const structural = STRUCTURAL.some((field) => current[field] !== fields[field]);
     await this.cache.invalidate(
       structural
@@ -297,26 +236,21 @@ export class ModelConfigsRepository {
 
   /** Deletes a config; returns whether it existed. */
   async delete(config: ModelConfig): Promise<boolean> {
-    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs WHERE id = $1', [
-      config.id,
-    ]);
+    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.delete, [config.id]);
     await this.cache.invalidate([TAG.id(config.id), ...usageTypeTags(config.usageType)]);
     return rowsChanged > 0;
   }
 
   /** Deletes every config of a usage type; returns how many. */
   async deleteUsageType(usageType: string): Promise<number> {
-    const { rowsChanged } = await this.db.execute(
-      'DELETE FROM model_configs WHERE usage_type = $1',
-      [usageType],
-    );
+    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
     await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
     return rowsChanged;
   }
 
   /** Deletes every config; returns how many. */
   async deleteAll(): Promise<number> {
-    const { rowsChanged } = await this.db.execute('DELETE FROM model_configs');
+    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.deleteAll);
     await this.cache.invalidateAll();
     return rowsChanged;
   }

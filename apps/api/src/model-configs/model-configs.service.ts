@@ -53,12 +53,18 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     return this.repository.list(filter);
   }
 
+  /**
+   * Every config grouped by usage type. Grouped in a `Map` (a usage type is data: `constructor`
+   * is a valid one) and turned into an object with own data properties only.
+   */
   async grouped(): Promise<Record<string, ModelConfig[]>> {
-    const grouped: Record<string, ModelConfig[]> = {};
+    const grouped = new Map<string, ModelConfig[]>();
     for (const config of await this.repository.findAll()) {
-      (grouped[config.usageType] ??= []).push(config);
+      const list = grouped.get(config.usageType);
+      if (list) list.push(config);
+      else grouped.set(config.usageType, [config]);
     }
-    return grouped;
+    return Object.fromEntries(grouped);
   }
 
   async get(id: string): Promise<ModelConfig> {
@@ -124,8 +130,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
       } catch (error) {
         const slotRace = error instanceof ConstraintViolationError && error.kind === 'unique';
         if (!slotRace) throw error;
-        if (attempt >= SLOT_RACE_RETRIES)
-          throw new TransactionConflictError(undefined, { cause: error });
+        if (attempt >= SLOT_RACE_RETRIES) throw new TransactionConflictError({ cause: error });
       }
     }
   }

@@ -1,26 +1,20 @@
-import { Body, Controller, Get, Param, Put, Res } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CacheResponse } from '@lib/query-cache';
 import type { FastifyReply } from 'fastify';
-import { API_PREFIX, ApiWrite } from '../common/api-docs';
-import { ReplaceChainDto } from '../model-configs/dto/model-config.dto';
-import {
-  ProviderParams,
-  UsageTypeModelParams,
-  UsageTypeParams,
-} from '../model-configs/dto/params.dto';
-import { withEtag } from '../model-configs/model-configs.controller';
-import { ModelConfigsService } from '../model-configs/model-configs.service';
+import { API_PREFIX } from '../common/api-docs';
+import { withEtag } from '../common/etag';
+import { UsageTypeModelParams, UsageTypeParams } from '../model-configs/dto/params.dto';
 import { UsageTypesService } from './usage-types.service';
 
-/** Usage types: summaries, active model, fallback chain, model validation, chain replacement. */
+/**
+ * The reads by usage type (API.md §2): summaries, active model, fallback chain, model validation.
+ * The one write under this path, `PUT …/chain`, is `UsageTypeChainController` on the write side.
+ */
 @ApiTags('usage-types')
 @Controller(`${API_PREFIX}/usage-types`)
 export class UsageTypesController {
-  constructor(
-    private readonly usageTypes: UsageTypesService,
-    private readonly modelConfigs: ModelConfigsService,
-  ) {}
+  constructor(private readonly usageTypes: UsageTypesService) {}
 
   @CacheResponse()
   @Get()
@@ -54,26 +48,5 @@ export class UsageTypesController {
   @ApiNotFoundResponse({ description: 'The standard error body plus valid: false' })
   validateModel(@Param() { usageType, modelId }: UsageTypeModelParams) {
     return this.usageTypes.validateModel(usageType, modelId);
-  }
-
-  @Put(':usageType/chain')
-  @ApiWrite()
-  @ApiOkResponse({ description: '{usageType, items}: replaced atomically, priorities 1..n' })
-  async replaceChain(@Param() { usageType }: UsageTypeParams, @Body() dto: ReplaceChainDto) {
-    return { usageType, items: await this.modelConfigs.replaceChain(usageType, dto.items) };
-  }
-}
-
-/** Models by provider. */
-@ApiTags('providers')
-@Controller(`${API_PREFIX}/providers`)
-export class ProvidersController {
-  constructor(private readonly usageTypes: UsageTypesService) {}
-
-  @CacheResponse()
-  @Get(':provider/models')
-  @ApiOkResponse({ description: '{provider, modelIds}: distinct, sorted, enabled only' })
-  models(@Param() { provider }: ProviderParams) {
-    return this.usageTypes.providerModels(provider);
   }
 }

@@ -21,7 +21,7 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
   try {
     names = await readdir(directory);
   } catch (error) {
-    throw new MigrationError(`Cannot read the migrations folder: ${String(error)}`);
+    throw new MigrationError({ message: `Cannot read the migrations folder: ${String(error)}` });
   }
   const files: MigrationFile[] = [];
   for (const name of names.sort()) {
@@ -38,9 +38,9 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
   files.sort((a, b) => a.version - b.version);
   for (let i = 1; i < files.length; i++) {
     if (files[i].version === files[i - 1].version) {
-      throw new MigrationError(
-        `Two migrations share version ${files[i].version}: ${files[i - 1].name} and ${files[i].name}.`,
-      );
+      throw new MigrationError({
+        message: `Two migrations share version ${files[i].version}: ${files[i - 1].name} and ${files[i].name}.`,
+      });
     }
   }
   return files;
@@ -87,10 +87,11 @@ export async function migrate(
     for (const file of files) {
       const record = applied.get(file.version);
       if (record && record.checksum !== file.checksum) {
-        throw new MigrationError(
-          `Migration ${file.name} was changed after it was applied (recorded checksum ${record.checksum.slice(0, 12)}…, ` +
+        throw new MigrationError({
+          message:
+            `Migration ${file.name} was changed after it was applied (recorded checksum ${record.checksum.slice(0, 12)}…, ` +
             `file ${file.checksum.slice(0, 12)}…). Restore the original file and put the change in a new migration.`,
-        );
+        });
       }
     }
     for (const version of applied.keys()) {
@@ -113,12 +114,9 @@ export async function migrate(
         await connection.run('COMMIT', [], 'script', ctx);
       } catch (error) {
         await connection.run('ROLLBACK', [], 'script', ctx).catch(() => undefined);
-        throw new MigrationError(
-          `Migration ${file.name} failed and was rolled back: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
+        throw new MigrationError({
+          message: `Migration ${file.name} failed and was rolled back: ${(error as Error).message}`,
+        });
       }
       logger.log(`Applied migration ${file.name}`);
     }

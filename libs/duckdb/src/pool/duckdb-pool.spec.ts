@@ -12,7 +12,7 @@ import type { DuckDbPoolOptions } from '../duckdb.interfaces';
 import { resolveDuckDbOptions } from '../duckdb.options';
 import { DuckDbPool } from './duckdb-pool';
 import type { PooledConnection } from './pooled-connection';
-import { sleep } from '../../../../test/support/testing';
+import { sleep } from '@lib/common/testing';
 
 const ctx = { operation: 'spec' };
 

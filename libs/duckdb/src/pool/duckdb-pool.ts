@@ -1,8 +1,17 @@
+import { type BackoffOptions, backoffDelay } from '@lib/common';
 import { Logger } from '@nestjs/common';
 import type { DuckDBInstance } from '@duckdb/node-api';
-import { PoolAcquireTimeoutError, PoolDrainingError, classifyDriverError } from '../duckdb.errors';
+import {
+  DatabaseUnavailableError,
+  PoolAcquireTimeoutError,
+  PoolDrainingError,
+} from '../duckdb.errors';
+import { classifyDriverError } from '../duckdb.error-classification';
 import type { DuckDbPoolOptions, FaultInjector, PoolStats } from '../duckdb.interfaces';
 import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
+
+/** Waits between attempts to reopen an invalidated database: 250 ms doubling to 5 s. */
+const REOPEN_BACKOFF: BackoffOptions = { baseDelayMs: 250, maxDelayMs: 5_000, jitter: 'none' };
 
 interface Waiter {
   resolve: (connection: PooledConnection) => void;
@@ -36,6 +45,16 @@ export class DuckDbPool {
   private drained: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly faults: { injector?: FaultInjector } = {};
+  /** Opens a fresh instance on the same file after DuckDB invalidated the current one. */
+  private reopener: (() => Promise<DuckDBInstance>) | undefined;
+  /** Set while an invalidated instance is being replaced; `open()` waits for it. */
+  private recovering: Promise<void> | undefined;
+  /** True once a reopen attempt failed: callers then get a 503 at once instead of waiting. */
+  private reopenFailing = false;
+  /** Which instance connections come from: bumped by each reopen. */
+  private generation = 0;
+  /** Cuts the wait between reopen attempts short (drain). */
+  private wakeRecovery: (() => void) | undefined;
   /** When the most recent acquire timeouts happened (epoch ms), newest last; at most 256. */
   private readonly timeoutTimes: number[] = [];
   private readonly counters = {
@@ -50,7 +69,7 @@ export class DuckDbPool {
   };
 
   constructor(
-    private readonly instance: DuckDBInstance,
+    private instance: DuckDBInstance,
     readonly options: ResolvedPoolOptions,
   ) {
     if (!options.enabled) {
@@ -94,6 +113,13 @@ export class DuckDbPool {
   /** Borrows a connection; pair every call with {@link release}. Prefer {@link withConnection}. */
   acquire(): Promise<PooledConnection> {
     if (this.drainPromise) return Promise.reject(new PoolDrainingError());
+    if (this.reopenFailing) {
+      return Promise.reject(
+        new DatabaseUnavailableError({
+          message: 'The database was invalidated by a fatal error and cannot be reopened yet.',
+        }),
+      );
+    }
     if (this.queueLength() === 0 && this.idle.length > 0) {
       return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, performance.now()));
     }
@@ -113,6 +139,7 @@ export class DuckDbPool {
       throw new Error(`DuckDB connection ${connection.id} was released twice`);
     }
     this.counters.released++;
+    if (connection.invalidated) this.recover(connection);
     if (connection.broken || !this.all.has(connection)) {
       this.logger.warn(`Replacing broken DuckDB connection ${connection.id}`);
       this.destroy(connection);
@@ -133,6 +160,23 @@ export class DuckDbPool {
    */
   setFaultInjector(injector: FaultInjector | undefined): void {
     this.faults.injector = injector;
+  }
+
+  /**
+   * Lets the pool recover from an invalidated database by itself: when a statement reports the
+   * instance invalidated (DuckDB's answer to a fatal error, such as a checkpoint that could not
+   * write on a full disk), every connection is retired and `reopen` is called — again with backoff
+   * (250 ms doubling to 5 s) until it succeeds — and new connections come from the instance it
+   * returns. Without a reopener, an invalidated database fails every statement until the process
+   * restarts.
+   */
+  setReopener(reopen: (() => Promise<DuckDBInstance>) | undefined): void {
+    this.reopener = reopen;
+  }
+
+  /** True while an invalidated instance is being replaced. */
+  get reopening(): boolean {
+    return this.recovering !== undefined;
   }
 
   /** How many callers gave up waiting for a connection in the last `windowMs`. */
@@ -180,6 +224,7 @@ export class DuckDbPool {
     if (!this.drainPromise) {
       if (this.sweeper) clearInterval(this.sweeper);
       this.drainPromise = new Promise<void>((resolve) => (this.drained = resolve));
+      this.wakeRecovery?.();
       this.checkDrained();
     }
     return this.drainPromise;
@@ -232,6 +277,8 @@ export class DuckDbPool {
         connection.idleSince = Date.now();
         this.idle.push(connection);
         this.dispatch();
+        // A connection opened after a reopen may land while the pool drains.
+        this.checkDrained();
       },
       (error: unknown) => {
         this.creating--;
@@ -241,17 +288,38 @@ export class DuckDbPool {
           if (waiter.timer) clearTimeout(waiter.timer);
           waiter.reject(classifyDriverError(error, { operation: 'connect' }));
         }
+        this.checkDrained();
       },
     );
   }
 
   private async open(): Promise<PooledConnection> {
-    const raw = await this.instance.connect();
+    // Never connect to an instance that is being replaced.
+    let raw: Awaited<ReturnType<DuckDBInstance['connect']>>;
+    let generation: number;
+    for (;;) {
+      if (this.recovering) {
+        while (this.recovering) await this.recovering;
+        if (this.drainPromise) throw new PoolDrainingError();
+      }
+      generation = this.generation;
+      try {
+        raw = await this.instance.connect();
+      } catch (error) {
+        // The instance was closed for a reopen while connecting: wait for the new one.
+        if (generation !== this.generation || this.recovering) continue;
+        throw error;
+      }
+      if (generation === this.generation && !this.recovering) break;
+      // The instance was replaced (or is being replaced) while connecting: not this one.
+      raw.closeSync();
+    }
     const connection = new PooledConnection(this.nextId++, raw, {
       queryTimeoutMs: this.options.queryTimeoutMs,
       statementCacheSize: this.options.statementCacheSize,
       faults: this.faults,
     });
+    connection.generation = generation;
     this.all.add(connection);
     this.counters.created++;
     return connection;
@@ -273,8 +341,70 @@ export class DuckDbPool {
     this.counters.timeouts++;
     this.timeoutTimes.push(Date.now());
     if (this.timeoutTimes.length > 256) this.timeoutTimes.shift();
-    waiter.reject(new PoolAcquireTimeoutError(this.options.acquireTimeoutMs));
+    waiter.reject(new PoolAcquireTimeoutError({ waitedMs: this.options.acquireTimeoutMs }));
     this.checkDrained();
+  }
+
+  /**
+   * Retires every connection of an invalidated instance (idle ones now, borrowed ones when they
+   * come back) and reopens the database; once it is open, `min` connections are opened again and
+   * waiters are served. One recovery at a time.
+   */
+  private recover(reporter: PooledConnection): void {
+    if (!this.reopener || this.recovering || this.drainPromise) return;
+    // A late report from a connection of an instance already replaced says nothing about this one.
+    if (reporter.generation !== this.generation) return;
+    const reopen = this.reopener;
+    this.logger.error(
+      'DuckDB invalidated the database after a fatal error; reopening it (as a restart would)',
+    );
+    for (const connection of this.all) connection.broken = true;
+    for (const connection of this.idle.splice(0)) this.destroy(connection);
+    this.recovering = (async () => {
+      for (let attempt = 0; !this.drainPromise; attempt++) {
+        try {
+          this.instance = await reopen();
+          this.generation++;
+          this.logger.warn('Reopened the DuckDB database after it was invalidated');
+          return;
+        } catch (error) {
+          this.reopenFailing = true;
+          // Waiters would wait for nothing: answer them now.
+          for (let waiter = this.shiftWaiter(); waiter; waiter = this.shiftWaiter()) {
+            if (waiter.timer) clearTimeout(waiter.timer);
+            waiter.reject(
+              new DatabaseUnavailableError({
+                message:
+                  'The database was invalidated by a fatal error and cannot be reopened yet.',
+              }),
+            );
+          }
+          const waitMs = backoffDelay(attempt, 0, REOPEN_BACKOFF);
+          this.logger.error(
+            `Reopening the DuckDB database failed (next try in ${waitMs} ms): ${String(error)}`,
+          );
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, waitMs);
+            timer.unref();
+            this.wakeRecovery = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.wakeRecovery = undefined;
+        }
+      }
+    })().finally(() => {
+      this.recovering = undefined;
+      this.reopenFailing = false;
+      if (this.drainPromise) {
+        this.checkDrained();
+        return;
+      }
+      const missing = this.options.min - this.all.size - this.creating;
+      for (let i = 0; i < missing; i++) this.grow();
+      this.dispatch();
+    });
   }
 
   /** Closes idle connections above `min` past the idle timeout and validates long-idle ones. */
@@ -302,6 +432,7 @@ export class DuckDbPool {
         if (this.all.has(connection)) this.idle.push(connection);
       } catch {
         this.counters.healthCheckFailures++;
+        if (connection.invalidated) this.recover(connection);
         this.destroy(connection);
       } finally {
         this.checking--;
@@ -315,7 +446,7 @@ export class DuckDbPool {
   }
 
   private checkDrained(): void {
-    if (!this.drained || this.queueLength() > 0) return;
+    if (!this.drained || this.queueLength() > 0 || this.recovering) return;
     // Connections being health-checked come back to idle first.
     if (this.idle.length < this.all.size || this.creating > 0) return;
     for (const connection of [...this.all]) this.destroy(connection);

@@ -4,11 +4,14 @@ import {
   QueryFailedError,
   QueryTimeoutError,
   type StatementContext,
+} from '../duckdb.errors';
+import {
   classifyDriverError,
   isBrokenConnectionError,
-} from '../duckdb.errors';
+  isInvalidatedError,
+} from '../duckdb.error-classification';
 import type { FaultInjector, Row, SqlParam } from '../duckdb.interfaces';
-import { statementSignalStorage } from '../duckdb.context';
+import { statementSignalStorage } from '../statement-signal';
 import { readMaterialized, toDriverParams } from '../duckdb.rows';
 
 /** What a statement returns: rows (`query`), a change count (`execute`), or nothing (`script`). */
@@ -32,6 +35,13 @@ export interface PooledConnectionOptions {
 export class PooledConnection {
   /** Set when a driver error shows the connection is unusable; the pool then replaces it. */
   broken = false;
+  /**
+   * Set when a statement reported the whole database invalidated (DuckDB's state after a fatal
+   * error): the pool then reopens the database, since no connection of this instance will work.
+   */
+  invalidated = false;
+  /** Which instance of the database this connection belongs to (the pool's count of reopens). */
+  generation = 0;
   /** When the connection was last handed back to the pool (epoch ms). */
   idleSince = Date.now();
   private tail: Promise<unknown> = Promise.resolve();
@@ -150,7 +160,7 @@ export class PooledConnection {
   ): Promise<unknown> {
     const timeoutMs = this.options.queryTimeoutMs;
     const signal = statementSignalStorage.getStore();
-    if (signal?.aborted) throw new QueryTimeoutError(timeoutMs, context);
+    if (signal?.aborted) throw new QueryTimeoutError({ timeoutMs: timeoutMs, context });
     const running = { timedOut: false };
     const onAbort = () => {
       running.timedOut = true;
@@ -174,12 +184,18 @@ export class PooledConnection {
       // synchronously (runAndReadAll() costs two more trips per statement).
       return readMaterialized(await statement.run(), statement);
     } catch (error) {
-      if (running.timedOut) throw new QueryTimeoutError(timeoutMs, context, { cause: error });
+      if (running.timedOut)
+        throw new QueryTimeoutError({ timeoutMs: timeoutMs, context, cause: error });
       const classified = classifyDriverError(error, context);
+      if (isInvalidatedError(error)) this.invalidated = true;
       if (isBrokenConnectionError(error)) this.broken = true;
       else if (classified instanceof QueryFailedError) this.broken = !(await this.isAlive());
       throw this.broken
-        ? new DatabaseUnavailableError('A database connection broke.', { cause: error }, context)
+        ? new DatabaseUnavailableError({
+            message: 'A database connection broke.',
+            cause: error,
+            context,
+          })
         : classified;
     } finally {
       this.running = undefined;

@@ -10,7 +10,7 @@ import { DuckDbModule } from '../duckdb.module';
 import { DuckDbPool } from '../pool/duckdb-pool';
 import { TransactionManager } from './transaction-manager';
 import { Propagation } from './transaction.options';
-import { barrier, settle } from '../../../../test/support/testing';
+import { barrier, settle } from '@lib/common/testing';
 
 interface Engine {
   db: DuckDbClient;

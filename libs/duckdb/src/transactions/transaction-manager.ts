@@ -1,3 +1,4 @@
+import { backoffDelay } from '@lib/common';
 import { Logger } from '@nestjs/common';
 import { type TransactionHook, type TransactionState, transactionStorage } from '../duckdb.context';
 import {
@@ -6,7 +7,11 @@ import {
   TransactionTimeoutError,
   UnexpectedRollbackError,
 } from '../duckdb.errors';
-import type { DuckDbCallGuard } from '../duckdb.interfaces';
+import type {
+  DuckDbCallGuard,
+  TransactionManagerOptions,
+  TransactionStats,
+} from '../duckdb.interfaces';
 import type { DuckDbPool } from '../pool/duckdb-pool';
 import type { PooledConnection } from '../pool/pooled-connection';
 import {
@@ -14,32 +19,6 @@ import {
   type TransactionOptions,
   validateTransactionOptions,
 } from './transaction.options';
-
-/** Settings of the {@link TransactionManager}. */
-export interface TransactionManagerOptions {
-  /** Conflict reruns when a scope does not say. Default 0. */
-  defaultRetries?: number;
-  /** First backoff step (ms) before a rerun; doubles per attempt, full jitter. Default 10. */
-  retryBaseDelayMs?: number;
-  /** Backoff cap (ms). Default 1000. */
-  retryMaxDelayMs?: number;
-  /** Random source in [0, 1) for jitter (tests pass their own). Default `Math.random`. */
-  random?: () => number;
-}
-
-/** Counters of the transaction manager, shown in `/health/database`. */
-export interface TransactionStats {
-  started: number;
-  committed: number;
-  rolledBack: number;
-  retried: number;
-  conflicts: number;
-  timeouts: number;
-  hookFailures: number;
-  active: number;
-  avgDurationMs: number;
-  maxDurationMs: number;
-}
 
 const NO_PARAMS: readonly never[] = [];
 
@@ -109,16 +88,19 @@ export class TransactionManager {
       case Propagation.RequiresNew:
         if (current && this.pool.stats().max < 2) {
           return Promise.reject(
-            new IllegalTransactionStateError(
-              'RequiresNew needs a second connection, but the pool has one (DUCKDB_POOL_ENABLED=false or max 1).',
-            ),
+            new IllegalTransactionStateError({
+              message:
+                'RequiresNew needs a second connection, but the pool has one (DUCKDB_POOL_ENABLED=false or max 1).',
+            }),
           );
         }
         return this.begin(options, fn);
       case Propagation.Mandatory:
         if (!current) {
           return Promise.reject(
-            new IllegalTransactionStateError('Propagation Mandatory needs an active transaction.'),
+            new IllegalTransactionStateError({
+              message: 'Propagation Mandatory needs an active transaction.',
+            }),
           );
         }
         return this.join(current, options, fn);
@@ -127,16 +109,19 @@ export class TransactionManager {
       case Propagation.NotSupported:
         if (current && this.pool.stats().max < 2) {
           return Promise.reject(
-            new IllegalTransactionStateError(
-              'NotSupported inside a transaction needs a second connection, but the pool has one (DUCKDB_POOL_ENABLED=false or max 1).',
-            ),
+            new IllegalTransactionStateError({
+              message:
+                'NotSupported inside a transaction needs a second connection, but the pool has one (DUCKDB_POOL_ENABLED=false or max 1).',
+            }),
           );
         }
         return transactionStorage.run(null, fn);
       case Propagation.Never:
         if (current) {
           return Promise.reject(
-            new IllegalTransactionStateError('Propagation Never forbids an active transaction.'),
+            new IllegalTransactionStateError({
+              message: 'Propagation Never forbids an active transaction.',
+            }),
           );
         }
         return fn();
@@ -149,7 +134,9 @@ export class TransactionManager {
    */
   async runAndRollback<T>(fn: () => Promise<T>): Promise<T> {
     if (this.current()) {
-      throw new IllegalTransactionStateError('runAndRollback cannot run inside a transaction.');
+      throw new IllegalTransactionStateError({
+        message: 'runAndRollback cannot run inside a transaction.',
+      });
     }
     let state: TransactionState | undefined;
     try {
@@ -172,7 +159,10 @@ export class TransactionManager {
   /** Registers a hook on the active transaction. */
   addHook(kind: keyof TransactionState['hooks'], hook: TransactionHook): void {
     const state = this.current();
-    if (!state) throw new IllegalTransactionStateError(`${kind} hooks need an active transaction.`);
+    if (!state)
+      throw new IllegalTransactionStateError({
+        message: `${kind} hooks need an active transaction.`,
+      });
     state.hooks[kind].push(hook);
   }
 
@@ -180,7 +170,9 @@ export class TransactionManager {
   setRollbackOnly(cause?: unknown): void {
     const state = this.current();
     if (!state)
-      throw new IllegalTransactionStateError('No active transaction to mark rollback-only.');
+      throw new IllegalTransactionStateError({
+        message: 'No active transaction to mark rollback-only.',
+      });
     markRollbackOnly(state, cause ?? new Error('marked rollback-only'));
   }
 
@@ -207,14 +199,14 @@ export class TransactionManager {
     fn: () => Promise<T>,
   ): Promise<T> {
     if (state.readOnly && options.readOnly !== true) {
-      throw new IllegalTransactionStateError(
-        'A read-write scope cannot join a read-only transaction.',
-      );
+      throw new IllegalTransactionStateError({
+        message: 'A read-write scope cannot join a read-only transaction.',
+      });
     }
     if (options.timeoutMs !== undefined && options.timeoutMs !== state.timeoutMs) {
-      throw new IllegalTransactionStateError(
-        `A scope asking for a ${options.timeoutMs} ms timeout cannot join a transaction with ${state.timeoutMs ?? 'no'} timeout.`,
-      );
+      throw new IllegalTransactionStateError({
+        message: `A scope asking for a ${options.timeoutMs} ms timeout cannot join a transaction with ${state.timeoutMs ?? 'no'} timeout.`,
+      });
     }
     try {
       return await fn();
@@ -243,11 +235,14 @@ export class TransactionManager {
         if (attempt < retries) {
           // The attempt's hooks are dropped with it.
           this.counters.retried++;
-          const cap = Math.min(
-            this.options.retryMaxDelayMs,
-            this.options.retryBaseDelayMs * 2 ** attempt,
+          const { retryBaseDelayMs, retryMaxDelayMs, random } = this.options;
+          await sleep(
+            backoffDelay(attempt, 0, {
+              baseDelayMs: retryBaseDelayMs,
+              maxDelayMs: retryMaxDelayMs,
+              random,
+            }),
           );
-          await sleep(this.options.random() * cap);
           continue;
         }
       }
@@ -282,7 +277,10 @@ export class TransactionManager {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           state.timedOut = true;
-          markRollbackOnly(state, new TransactionTimeoutError(options.timeoutMs as number));
+          markRollbackOnly(
+            state,
+            new TransactionTimeoutError({ timeoutMs: options.timeoutMs as number }),
+          );
           connection.interrupt();
         }, options.timeoutMs);
       }
@@ -342,7 +340,7 @@ export class TransactionManager {
       this.counters.timeouts++;
       return cause instanceof TransactionTimeoutError
         ? cause
-        : new TransactionTimeoutError(state.timeoutMs ?? 0, { cause });
+        : new TransactionTimeoutError({ timeoutMs: state.timeoutMs ?? 0, cause });
     }
     if (cause instanceof TransactionConflictError) return cause;
     if (failure) return failure.error;

@@ -14,6 +14,7 @@ import {
   IsBoolean,
   IsDefined,
   IsInt,
+  IsObject,
   IsString,
   Length,
   Matches,
@@ -21,6 +22,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { JsonData } from '../../common/validation';
 import { IsOmittable, IsParameters, NO_CONTROL_CHARS, SLUG } from './validators';
 
 /** The body of `POST /model-configs` (and of `PUT …/by-slot`, where slot fields repeat the path). */
@@ -66,6 +68,7 @@ export class CreateModelConfigDto {
     default: {},
     example: { temperature: 0.2 },
   })
+  @JsonData()
   @IsOmittable()
   @IsParameters()
   parameters?: Record<string, unknown>;
@@ -100,6 +103,8 @@ export class BulkCreateModelConfigsDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
+  // Without it, an item that is itself an array would be validated element by element.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => CreateModelConfigDto)
   items!: CreateModelConfigDto[];
@@ -121,6 +126,7 @@ export class ReplaceChainDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => ChainItemDto)
   items!: ChainItemDto[];

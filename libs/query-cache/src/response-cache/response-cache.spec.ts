@@ -22,13 +22,15 @@ import {
   type QueryCacheModuleOptions,
   type QueryCacheStats,
   ResponseCache,
+  ResponseCacheModule,
+  type ResponseCacheModuleOptions,
   type ResponseCacheStats,
 } from '@lib/query-cache';
 import { TransactionHost, TransactionsModule } from '@lib/transactions';
 import type { FastifyReply } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { SilentLogger, deferred, sleep } from '../../../test/support/testing';
-import { type RedisServer, startRedis } from '../../../test/support/redis-server';
+import { SilentLogger, deferred, sleep } from '@lib/common/testing';
+import { type RedisServer, startRedis } from '../testing';
 import { createClient, type RedisClientType } from '@keyv/redis';
 
 jest.setTimeout(10_000);
@@ -255,15 +257,15 @@ interface Exchange {
  */
 async function startApp(
   options: QueryCacheModuleOptions,
-  { transactions = false } = {},
+  { transactions = false, responses = {} as ResponseCacheModuleOptions } = {},
 ): Promise<Harness> {
+  const caches = [
+    QueryCacheModule.forRoot({ store: 'memory', ...options, isGlobal: true }),
+    ResponseCacheModule.forRoot(responses),
+  ];
   const imports = transactions
-    ? [
-        DuckDbModule.forRoot({ isGlobal: true, pool: { max: 2 } }),
-        TransactionsModule,
-        QueryCacheModule.forRoot({ store: 'memory', ...options }),
-      ]
-    : [QueryCacheModule.forRoot({ store: 'memory', ...options })];
+    ? [DuckDbModule.forRoot({ isGlobal: true, pool: { max: 2 } }), TransactionsModule, ...caches]
+    : caches;
   const moduleRef = await Test.createTestingModule({
     imports,
     controllers: [ResponsesController],
@@ -320,7 +322,7 @@ describe('ResponseCache (@CacheResponse, Fastify, memory store)', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startApp({ responseMaxBytes: 512 }, { transactions: true });
+    h = await startApp({}, { transactions: true, responses: { maxBodyBytes: 512 } });
   });
 
   afterAll(async () => {
@@ -541,7 +543,7 @@ describe('ResponseCache (@CacheResponse, Fastify, memory store)', () => {
       expect(h.backend.calls('header-public', name)).toBe(1);
     });
 
-    it('a body over responseMaxBytes (a body within it is kept)', async () => {
+    it('a body over maxBodyBytes (a body within it is kept)', async () => {
       const name = unique('big');
       const big = await expectNotKept(`/r/big/${name}?size=513`, 'big', name);
       expect(big[1].body).toHaveLength(513);
@@ -688,8 +690,8 @@ describe('ResponseCache options', () => {
     h = undefined;
   });
 
-  it('responseEntries: 0 turns the response cache off', async () => {
-    h = await startApp({ responseEntries: 0 });
+  it('entries: 0 turns the response cache off', async () => {
+    h = await startApp({}, { responses: { entries: 0 } });
     const name = unique('off');
     const url = `/r/value/${name}`;
     await h.get(url);
@@ -707,8 +709,8 @@ describe('ResponseCache options', () => {
     });
   });
 
-  it('responseEntries bounds the kept responses (least recently used evicted)', async () => {
-    h = await startApp({ responseEntries: 2 });
+  it('entries bounds the kept responses (least recently used evicted)', async () => {
+    h = await startApp({}, { responses: { entries: 2 } });
     const names = [unique('lru-a'), unique('lru-b'), unique('lru-c')];
     for (const name of names) await h.get(`/r/value/${name}`);
     expect(h.responses.stats().stored).toBe(3);
@@ -748,7 +750,10 @@ const VersionTwoController = versionedController('2', 'two');
 describe('ResponseCache with header versioning', () => {
   it('keeps one response per version of a URL', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [QueryCacheModule.forRoot({ store: 'memory' })],
+      imports: [
+        QueryCacheModule.forRoot({ store: 'memory', isGlobal: true }),
+        ResponseCacheModule.forRoot(),
+      ],
       controllers: [VersionOneController, VersionTwoController],
     })
       .setLogger(new SilentLogger())

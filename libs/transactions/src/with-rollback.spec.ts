@@ -7,7 +7,7 @@ import {
   Transactional,
   withRollback,
 } from '@lib/transactions';
-import { compileWithDuckDb } from '../../../test/support/duckdb-testing';
+import { compileWithDuckDb } from './testing';
 
 /** Runs `fn` outside any transaction: what other clients see. */
 function outside<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { DatabaseIoError, statementSignalStorage } from '@lib/duckdb';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
+import { ResiliencePolicies } from './resilience-policies';
 import type { Clock } from './clock';
 import { DatabaseExceptionHandler } from './database-exception.handler';
 import { RESILIENCE_DEFAULTS } from './resilience.constants';
@@ -15,20 +15,20 @@ class FakeClock implements Clock {
   }
 }
 
-function registryWith(clock: Clock = new FakeClock()): CircuitBreakerRegistry {
-  return new CircuitBreakerRegistry(
+function policiesWith(clock: Clock = new FakeClock()): ResiliencePolicies {
+  return new ResiliencePolicies(
     { clock, random: () => 0.5, breaker: { failureThreshold: 5, resetTimeoutMs: 1_000 } },
     new DatabaseExceptionHandler(),
   );
 }
 
-describe('CircuitBreakerRegistry', () => {
+describe('ResiliencePolicies', () => {
   it('creates a breaker per name on first use with the module defaults, then returns the same one', () => {
-    const registry = registryWith();
-    const a = registry.get('a');
-    expect(registry.get('a')).toBe(a);
-    expect(registry.get('b')).not.toBe(a);
-    expect(registry.list()).toEqual([
+    const policies = policiesWith();
+    const a = policies.get('a');
+    expect(policies.get('a')).toBe(a);
+    expect(policies.get('b')).not.toBe(a);
+    expect(policies.list()).toEqual([
       { name: 'a', state: 'closed', failures: 0, successes: 0, rejected: 0, openedAt: null },
       { name: 'b', state: 'closed', failures: 0, successes: 0, rejected: 0, openedAt: null },
     ]);
@@ -36,30 +36,30 @@ describe('CircuitBreakerRegistry', () => {
 
   it('applies per-breaker overrides on creation', async () => {
     const clock = new FakeClock();
-    const registry = registryWith(clock);
-    const strict = registry.get('strict', { failureThreshold: 1 });
+    const policies = policiesWith(clock);
+    const strict = policies.get('strict', { failureThreshold: 1 });
     await expect(
       strict.execute(async () => {
         throw new DatabaseIoError();
       }),
     ).rejects.toBeInstanceOf(DatabaseIoError);
-    expect(registry.list()).toEqual([
+    expect(policies.list()).toEqual([
       expect.objectContaining({ name: 'strict', state: 'open', failures: 1 }),
     ]);
     await expect(strict.execute(async () => 1)).rejects.toMatchObject({
       retryAfterMs: 1_000,
     });
     clock.advance(1_000);
-    expect(registry.list()[0].state).toBe('half-open');
+    expect(policies.list()[0].state).toBe('half-open');
   });
 
   it('tells onBreaker listeners about existing and future breakers', () => {
-    const registry = registryWith();
-    registry.get('early');
+    const policies = policiesWith();
+    policies.get('early');
     const seen: string[] = [];
-    registry.onBreaker((breaker) => seen.push(breaker.name));
-    registry.get('late');
-    registry.get('late');
+    policies.onBreaker((breaker) => seen.push(breaker.name));
+    policies.get('late');
+    policies.get('late');
     expect(seen).toEqual(['early', 'late']);
   });
 
@@ -80,9 +80,9 @@ describe('CircuitBreakerRegistry', () => {
     afterEach(() => jest.useRealTimers());
 
     it('rejects with OperationTimeoutError after ms and aborts the statement signal', async () => {
-      const registry = registryWith();
+      const policies = policiesWith();
       let signal: AbortSignal | undefined;
-      const outcome = registry
+      const outcome = policies
         .timeout(200, () => {
           signal = statementSignalStorage.getStore();
           return new Promise<never>(() => undefined);
@@ -99,11 +99,11 @@ describe('CircuitBreakerRegistry', () => {
     });
 
     it('passes values and errors through when fn settles in time', async () => {
-      const registry = registryWith();
-      await expect(registry.timeout(100, async () => 42)).resolves.toBe(42);
+      const policies = policiesWith();
+      await expect(policies.timeout(100, async () => 42)).resolves.toBe(42);
       const error = new DatabaseIoError();
       await expect(
-        registry.timeout(100, async () => {
+        policies.timeout(100, async () => {
           throw error;
         }),
       ).rejects.toBe(error);
@@ -116,15 +116,15 @@ describe('CircuitBreakerRegistry', () => {
 
     it('10,000 calls through retry + breaker + timeout leave no timer (fake timers)', async () => {
       jest.useFakeTimers();
-      const registry = registryWith();
-      const breaker = registry.get('leak', { failureThreshold: 1_000_000 });
-      const retry = registry.retry('leak', { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 });
+      const policies = policiesWith();
+      const breaker = policies.get('leak', { failureThreshold: 1_000_000 });
+      const retry = policies.retry('leak', { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 });
       let attempts = 0;
       const failedOnce = new Set<number>();
       const call = (i: number) =>
         retry.execute(() =>
           breaker.execute(() =>
-            registry.timeout(1_000, async () => {
+            policies.timeout(1_000, async () => {
               attempts++;
               // Every 50th call fails once (a retry with a backoff timer), then succeeds.
               if (i % 50 === 0 && !failedOnce.has(i)) {
@@ -149,18 +149,18 @@ describe('CircuitBreakerRegistry', () => {
     });
 
     it('2,000 real-timer calls do not grow the active resources', async () => {
-      const registry = registryWith();
-      const breaker = registry.get('leak-real');
-      const retry = registry.retry('leak-real');
+      const policies = policiesWith();
+      const breaker = policies.get('leak-real');
+      const retry = policies.retry('leak-real');
       const before = countResources();
       for (let i = 0; i < 2_000; i++) {
-        await retry.execute(() => breaker.execute(() => registry.timeout(5_000, async () => i)));
+        await retry.execute(() => breaker.execute(() => policies.timeout(5_000, async () => i)));
       }
       // An open circuit's rejections leave nothing either.
       breaker.open();
       for (let i = 0; i < 100; i++) {
         await expect(
-          retry.execute(() => breaker.execute(() => registry.timeout(5_000, async () => i))),
+          retry.execute(() => breaker.execute(() => policies.timeout(5_000, async () => i))),
         ).rejects.toBeInstanceOf(CircuitOpenError);
       }
       expect(countResources()).toBeLessThanOrEqual(before);

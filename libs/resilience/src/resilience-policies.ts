@@ -29,7 +29,7 @@ import { RetryPolicy } from './retry.policy';
  * database guard look their policies up here.
  */
 @Injectable()
-export class CircuitBreakerRegistry {
+export class ResiliencePolicies {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly retries = new Map<string, RetryPolicy>();
   private readonly budgets = new Map<string, RetryBudget>();
@@ -144,3 +144,12 @@ export class CircuitBreakerRegistry {
     return budget;
   }
 }
+
+/**
+ * The former name of {@link ResiliencePolicies}, kept so existing imports and injections keep
+ * working (it is the same class, so the same provider).
+ * @deprecated Use `ResiliencePolicies`: it owns retries, budgets and timeouts, not only breakers.
+ */
+export const CircuitBreakerRegistry = ResiliencePolicies;
+/** @deprecated Use `ResiliencePolicies`. */
+export type CircuitBreakerRegistry = ResiliencePolicies;

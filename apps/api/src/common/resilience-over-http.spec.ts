@@ -3,13 +3,15 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Test } from '@nestjs/testing';
 import { type Observable, defer, of, throwError } from 'rxjs';
 import { DatabaseIoError } from '@lib/duckdb';
-import { HttpExceptionFilter } from '../../../apps/api/src/common/http-exception.filter';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry';
-import type { Clock } from './clock';
-import { DatabaseExceptionHandler } from './database-exception.handler';
-import { Retry } from './resilience.decorators';
-import { UseResilience } from './resilience.interceptor';
-import { ResilienceModule } from './resilience.module';
+import {
+  ResiliencePolicies,
+  DatabaseExceptionHandler,
+  Retry,
+  UseResilience,
+  ResilienceModule,
+  type Clock,
+} from '@lib/resilience';
+import { HttpExceptionFilter } from './http-exception.filter';
 
 class FakeClock implements Clock {
   private ms = 0;
@@ -117,7 +119,7 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
   let url: string;
   let controller: ResilientController;
   let classLevel: ClassLevelController;
-  let registry: CircuitBreakerRegistry;
+  let policies: ResiliencePolicies;
   const clock = new FakeClock();
 
   const get = async (path: string): Promise<Reply> => {
@@ -155,7 +157,7 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
     url = `http://127.0.0.1:${address.port}`;
     controller = app.get(ResilientController);
     classLevel = app.get(ClassLevelController);
-    registry = app.get(CircuitBreakerRegistry);
+    policies = app.get(ResiliencePolicies);
   });
 
   afterAll(async () => {
@@ -189,7 +191,7 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
       expect(reply.body.code).toBe('NOT_FOUND');
     }
     expect(controller.calls).toBe(5);
-    expect(registry.get('missing').info()).toMatchObject({ state: 'closed', failures: 0 });
+    expect(policies.get('missing').info()).toMatchObject({ state: 'closed', failures: 0 });
   });
 
   it('opens the circuit after 3 failures: then 503 DATABASE_UNAVAILABLE with Retry-After, without calling the handler', async () => {
@@ -200,7 +202,7 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
       expect(reply.body.code).toBe('DATABASE_UNAVAILABLE');
     }
     expect(controller.calls).toBe(3);
-    expect(registry.get('broken').state).toBe('open');
+    expect(policies.get('broken').state).toBe('open');
     clock.advance(4_000);
     for (let i = 0; i < 5; i++) {
       const reply = await get('/r/broken');
@@ -217,7 +219,7 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
     clock.advance(6_000);
     expect((await get('/r/broken')).status).toBe(503);
     expect(controller.calls).toBe(4);
-    expect(registry.get('broken').state).toBe('open');
+    expect(policies.get('broken').state).toBe('open');
     expect((await get('/r/broken')).headers.get('retry-after')).toBe('10');
     // The dependency recovers: the next trial closes the circuit.
     controller.failuresLeft = 0;
@@ -225,7 +227,7 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
     const recovered = await get('/r/broken');
     expect(recovered.status).toBe(200);
     expect(recovered.body).toEqual({ ok: true });
-    expect(registry.get('broken').state).toBe('closed');
+    expect(policies.get('broken').state).toBe('closed');
   });
 
   it('answers 504 DATABASE_TIMEOUT when the handler outruns timeoutMs', async () => {
@@ -247,20 +249,20 @@ describe('ResilienceInterceptor via @UseResilience over real HTTP (Fastify)', ()
     const reply = await get('/c/inherited');
     expect(reply.status).toBe(503);
     expect(classLevel.calls).toBe(2);
-    expect(registry.list()).toContainEqual(
+    expect(policies.list()).toContainEqual(
       expect.objectContaining({ name: 'class-level', failures: 2 }),
     );
   });
 
   it('a handler-level @UseResilience overrides the controller’s: one policy, not both nested', async () => {
     // A high threshold, so that only the retry policy bounds the calls.
-    registry.get('overridden', { failureThreshold: 100 });
+    policies.get('overridden', { failureThreshold: 100 });
     const reply = await get('/c/overridden');
     expect(reply.status).toBe(503);
     // maxRetries 2: at most 3 calls. Nested interceptors would make (1 + 2) × (1 + 2) = 9.
     expect({
       calls: classLevel.calls,
-      failures: registry.get('overridden').info().failures,
+      failures: policies.get('overridden').info().failures,
     }).toEqual({ calls: 3, failures: 3 });
   });
 });

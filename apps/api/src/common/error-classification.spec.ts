@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { DatabaseExceptionHandler } from '@lib/resilience';
-import { toErrorResponse } from '../../../apps/api/src/common/error-mapping';
-import { DuckDbClient } from './duckdb.client';
-import { DuckDbDatabase } from './duckdb.database';
 import {
+  DuckDbClient,
+  TransactionManager,
+  DuckDbDatabase,
   CheckViolationError,
   DatabaseIoError,
   DatabaseUnavailableError,
@@ -20,11 +20,12 @@ import {
   type StatementContext,
   TransactionConflictError,
   UniqueViolationError,
-} from './duckdb.errors';
-import type { SqlParam } from './duckdb.interfaces';
-import { resolveDuckDbOptions } from './duckdb.options';
-import { DuckDbPool } from './pool/duckdb-pool';
-import { barrier } from '../../../test/support/testing';
+  resolveDuckDbOptions,
+  DuckDbPool,
+  type SqlParam,
+} from '@lib/duckdb';
+import { toErrorResponse } from './error-mapping';
+import { barrier } from '@lib/common/testing';
 
 /** Parameter values that must never surface in an error's message, context, log or response. */
 const SECRET = 'SECRET-4f1c9e-value';
@@ -102,7 +103,7 @@ beforeAll(async () => {
   };
   pool = new DuckDbPool(db.instance, poolOptions);
   await pool.start();
-  client = new DuckDbClient(pool);
+  client = new DuckDbClient(pool, new TransactionManager(pool));
   smallPool = new DuckDbPool(db.instance, {
     ...poolOptions,
     min: 1,
@@ -110,7 +111,7 @@ beforeAll(async () => {
     acquireTimeoutMs: 50,
   });
   await smallPool.start();
-  smallClient = new DuckDbClient(smallPool);
+  smallClient = new DuckDbClient(smallPool, new TransactionManager(smallPool));
   await client.execute(
     'CREATE TABLE parents (id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, age INTEGER CHECK (age >= 0))',
   );

@@ -8,11 +8,14 @@ import type {
   FastifyRequest,
   HookHandlerDoneFunction,
 } from 'fastify';
-import type { QueryCacheModuleOptions, ResponseCacheStats } from './query-cache.interfaces';
-import { RESOLVED_QUERY_CACHE_OPTIONS } from './query-cache.options';
-import { QueryCache } from './query-cache.service';
-import { ResponseScope, type StoreTokens, responseScopes } from './response-scope';
-import { type TagSnapshot, TagVersions } from './tag-versions';
+import type { ResponseCacheStats } from '../query-cache.interfaces';
+import { ReadTracking, type StoreTokens } from '../read-tracking';
+import type { TagSnapshot } from '../tag-versions';
+import {
+  RESOLVED_RESPONSE_CACHE_OPTIONS,
+  type ResponseCacheModuleOptions,
+} from './response-cache.options';
+import { ResponseScope } from './response-scope';
 
 /** The Fastify route-config flag `@CacheResponse()` sets. */
 export const CACHE_RESPONSE_CONFIG = 'queryCacheResponse';
@@ -70,7 +73,7 @@ type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
  * Keeps the rendered responses of `@CacheResponse()` routes in a bounded LRU in this process and
  * serves them from a Fastify `preHandler` hook (see {@link CacheResponse}): after every
  * `onRequest` hook, global or per route (rate limiting adds its own per route). A kept response is
- * reused only while the tag versions its reads started under are current ({@link TagVersions}):
+ * reused only while the tag versions its reads started under are current (`ReadTracking`):
  * invalidations bump them synchronously, in this process, before the write that caused them
  * answers, so the next read after a write never gets the old response. With a shared store
  * (Redis), where other processes may invalidate, a kept response is also reused only after one
@@ -93,17 +96,16 @@ export class ResponseCache implements OnModuleInit {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly queryCache: QueryCache,
-    private readonly versions: TagVersions,
-    @Inject(RESOLVED_QUERY_CACHE_OPTIONS) options: Required<QueryCacheModuleOptions>,
+    private readonly tracking: ReadTracking,
+    @Inject(RESOLVED_RESPONSE_CACHE_OPTIONS) options: Required<ResponseCacheModuleOptions>,
   ) {
-    this.enabled = options.responseEntries > 0;
-    this.maxBodyBytes = options.responseMaxBytes;
+    this.enabled = options.entries > 0;
+    this.maxBodyBytes = options.maxBodyBytes;
     // Kept responses are never mutated: no cloning. One shard: hashing every URL to pick one of
     // the default 16 costs more than a cache hit saves on this path.
     this.entries = new CacheableMemory({
       useClone: false,
-      lruSize: Math.max(1, options.responseEntries),
+      lruSize: Math.max(1, options.entries),
       storeHashSize: 1,
       checkInterval: 0,
     });
@@ -147,7 +149,7 @@ export class ResponseCache implements OnModuleInit {
     if (config?.[CACHE_RESPONSE_CONFIG] !== true) return done();
     const key = `${this.handlerId(route.handler)} ${request.url}`;
     const entry = this.entries.get<RenderedResponse>(key);
-    if (!entry || !entry.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) {
+    if (!entry || !entry.snapshots.every((snapshot) => this.tracking.isCurrent(snapshot))) {
       return this.render(key, request, reply, done);
     }
     if (!entry.tokens) return this.serve(entry, reply);
@@ -160,7 +162,7 @@ export class ResponseCache implements OnModuleInit {
 
   private serve(entry: RenderedResponse, reply: FastifyReply): void {
     this.counters.hits++;
-    this.queryCache.countHits(entry.snapshots.length);
+    this.tracking.countHits(entry.snapshots.length);
     void reply.code(entry.statusCode);
     for (const [name, value] of entry.headers) void reply.header(name, value);
     void reply.send(entry.body);
@@ -176,7 +178,7 @@ export class ResponseCache implements OnModuleInit {
     this.counters.misses++;
     const scope = new ResponseScope(key, { ...reply.getHeaders() });
     request[SCOPE] = scope;
-    responseScopes.run(scope, done);
+    this.tracking.observe(scope, done);
   }
 
   /** Concurrent requests for one kept response share one check of the store's tokens. */
@@ -184,8 +186,8 @@ export class ResponseCache implements OnModuleInit {
     let check = this.checks.get(entry);
     if (!check) {
       this.counters.storeChecks++;
-      const started = this.queryCache
-        .tokensCurrent(tokens)
+      const started = this.tracking
+        .storeCurrent(tokens)
         // Never leave a request waiting: an unexpected failure is a stale entry.
         .catch(() => false)
         .finally(() => {
@@ -208,14 +210,14 @@ export class ResponseCache implements OnModuleInit {
 
   private keep(reply: FastifyReply, payload: unknown, scope: ResponseScope): void {
     if (reply.statusCode !== 200 || typeof payload !== 'string') return;
-    if (scope.untracked || scope.snapshots.length === 0) return;
-    const shared = this.queryCache.sharedStore;
+    if (scope.isUntracked || scope.snapshots.length === 0) return;
+    const shared = this.tracking.sharedStore;
     // With a shared store, a read that skipped it (unavailable) cannot be checked later.
     if (shared && scope.tokens.some((tokens) => tokens === undefined)) return;
     if (Buffer.byteLength(payload) > this.maxBodyBytes) return;
     const ttlMs = Math.floor(scope.expiresAt - Date.now());
     if (!(ttlMs > 0)) return;
-    if (!scope.snapshots.every((snapshot) => this.versions.isCurrent(snapshot))) return;
+    if (!scope.snapshots.every((snapshot) => this.tracking.isCurrent(snapshot))) return;
     const headers: RenderedResponse['headers'] = [];
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value === undefined) continue;

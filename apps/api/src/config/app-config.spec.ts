@@ -1,0 +1,21 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig: HTTP_REQUEST_TIMEOUT_MS', () => {
+  it('defaults to 10 s, well within the 30 s the contract allows', () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(10_000);
+  });
+
+  it('takes a value in 1000..120000', () => {
+    expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2500' }).requestTimeoutMs).toBe(2500);
+  });
+
+  it.each(['0', '999', '120001', '10s', '-5', '1e4'])(
+    'refuses %s, naming the variable',
+    (value) => {
+      expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: value })).toThrow(
+        /HTTP_REQUEST_TIMEOUT_MS/,
+      );
+    },
+  );
+});

@@ -1,0 +1,2 @@
+export { compileWithDuckDb, type DuckDbTestingModule } from './duckdb-testing';
+export { withRollback } from '../with-rollback';
