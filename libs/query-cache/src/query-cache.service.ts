@@ -1,11 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { TransactionHost } from '@lib/transactions';
 import type { Cache } from 'cache-manager';
 import type { CacheStoreHandle } from './cache-store';
 import { GuardedStore } from './guarded-store';
+import { TagTokenStore, type TokenSnapshot } from './tag-token-store';
 import { QUERY_CACHE_STORE } from './query-cache.constants';
 import type {
   GetOrLoadOptions,
@@ -37,17 +37,6 @@ interface Loaded<T> {
   tokens?: StoreTokens;
 }
 
-/** The epoch and tag tokens a load started under. */
-interface Snapshot {
-  epoch: string;
-  tokens: string[];
-}
-
-const EPOCH_KEY = 'epoch';
-/** Entries of an older format lived under `v:`; they are never read and expire by their TTL. */
-const entryKey = (key: string) => `entry:${key}`;
-const tagKey = (tag: string) => `t:${tag}`;
-
 /**
  * A read-through cache for query results, correct under concurrency and indifferent to its own
  * store failing.
@@ -76,9 +65,7 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
     string,
     { promise: Promise<Loaded<unknown>>; tags: readonly string[] }
   >();
-  private readonly creatingTokens = new Map<string, Promise<string | undefined>>();
-  private dirty = false;
-  private recovering: Promise<boolean> | undefined;
+  private readonly tokens: TagTokenStore;
   private readonly counters = { hits: 0, misses: 0, bypassed: 0, staleDiscarded: 0 };
   /** Who is told of the reads in the current async context ({@link observe}). */
   private readonly observers = new AsyncLocalStorage<ReadObserver>();
@@ -93,6 +80,7 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
   ) {
     super();
     this.store = new GuardedStore(cache, handle, options);
+    this.tokens = new TagTokenStore(this.store, this.logger);
   }
 
   /**
@@ -147,7 +135,7 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
     }
     this.bumpAll();
     try {
-      if (!(await this.store.write(EPOCH_KEY, token())).ok) this.dirty = true;
+      await this.tokens.newEpoch();
     } finally {
       this.bumpAll();
     }
@@ -171,18 +159,8 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
    * another process sharing the store invalidated one of the tags since, and when the store
    * cannot tell now (unreachable, breaker open, stale after lost invalidations).
    */
-  async storeCurrent(read: readonly StoreTokens[]): Promise<boolean> {
-    if (!(await this.usable())) return false;
-    const tagKeys = [...new Set(read.flatMap((r) => r.tags))].map(tagKey);
-    const keys = [EPOCH_KEY, ...tagKeys];
-    const values = await this.store.read<string>(keys);
-    if (!values.ok) return false;
-    const [epoch, ...tokens] = values.value;
-    const current = new Map(tagKeys.map((key, i) => [key, tokens[i]]));
-    return read.every(
-      (r) =>
-        r.epoch === epoch && r.tags.every((tag, i) => current.get(tagKey(tag)) === r.tokens[i]),
-    );
+  async storeCurrent(reads: readonly StoreTokens[]): Promise<boolean> {
+    return this.tokens.current(reads);
   }
 
   /** Counts `reads` hits answered without reaching the store (the reads kept work stands for). */
@@ -218,16 +196,11 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
     const { tags } = options;
     const ttlMs = options.ttlMs ?? this.options.ttlMs;
     const versions = this.versions.snapshot(tags);
-    let snapshot: Snapshot | undefined;
-    if (await this.usable()) {
-      const keys = [entryKey(key), EPOCH_KEY, ...tags.map(tagKey)];
-      const read = await this.store.read<unknown>(keys);
-      if (read.ok) {
-        const [entry, epoch, ...tokens] = read.value as [
-          Entry | undefined,
-          string | undefined,
-          ...(string | undefined)[],
-        ];
+    let snapshot: TokenSnapshot | undefined;
+    if (await this.tokens.usable()) {
+      const read = await this.tokens.readEntry<Entry>(key, tags);
+      if (read) {
+        const { entry, epoch, tokens } = read;
         if (
           entry &&
           epoch !== undefined &&
@@ -241,9 +214,7 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
             tokens: { epoch: entry.epoch, tags, tokens: entry.tokens },
           };
         }
-        // Tokens (and the epoch) must exist before the loader reads the database: one written
-        // after it could overwrite an invalidation that happened meanwhile.
-        snapshot = await this.ensureTokens(tags, epoch, tokens);
+        snapshot = await this.tokens.ensure(tags, epoch, tokens);
       }
       this.counters.misses++;
     } else {
@@ -267,53 +238,14 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
       tokens: snapshot.tokens,
       expiresAt: loaded.expiresAt,
     };
-    await this.store.write(entryKey(key), entry, ttlMs);
+    await this.tokens.writeEntry(key, entry, ttlMs);
     return loaded;
-  }
-
-  /**
-   * Creates missing tag tokens (and the epoch) before a load; `undefined` when they could not be
-   * written. Concurrent loads in this process share one creation per token, so entries loaded
-   * together under a cold tag do not overwrite each other's token.
-   */
-  private async ensureTokens(
-    tags: readonly string[],
-    epoch: string | undefined,
-    tokens: (string | undefined)[],
-  ): Promise<Snapshot | undefined> {
-    const keys = [EPOCH_KEY, ...tags.map(tagKey)];
-    const values = await Promise.all(
-      [epoch, ...tokens].map((current, i) => current ?? this.createToken(keys[i])),
-    );
-    if (values.some((value) => value === undefined)) return undefined;
-    const [currentEpoch, ...filled] = values as string[];
-    return { epoch: currentEpoch, tokens: filled };
-  }
-
-  private createToken(key: string): Promise<string | undefined> {
-    let creation = this.creatingTokens.get(key);
-    if (!creation) {
-      const fresh = token();
-      creation = this.store
-        .write(key, fresh)
-        .then((result) => (result.ok ? fresh : undefined))
-        .finally(() => this.creatingTokens.delete(key));
-      this.creatingTokens.set(key, creation);
-    }
-    return creation;
   }
 
   private async invalidateNow(tags: readonly string[]): Promise<void> {
     this.bump(tags);
     try {
-      if (!(await this.usable())) {
-        this.dirty = true;
-        return;
-      }
-      const result = await this.store.writeMany(
-        tags.map((tag) => ({ key: tagKey(tag), value: token() })),
-      );
-      if (!result.ok) this.dirty = true;
+      await this.tokens.renew(tags);
     } finally {
       // Reads that overlapped the token write may have been answered by a replaced entry.
       this.bump(tags);
@@ -332,26 +264,6 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
     this.versions.bumpAll();
     this.inFlight.clear();
   }
-
-  /**
-   * True when the store may be used now. A cache that missed invalidations first starts a new
-   * epoch (one call; concurrent callers wait for it).
-   */
-  private async usable(): Promise<boolean> {
-    if (!this.dirty) return this.store.breakerState !== 'open';
-    this.recovering ??= this.store
-      .write(EPOCH_KEY, token())
-      .then((result) => {
-        if (!result.ok) return false;
-        this.dirty = false;
-        this.logger.log(
-          'Cache store reachable again; started a new epoch (every older entry is stale)',
-        );
-        return true;
-      })
-      .finally(() => (this.recovering = undefined));
-    return this.recovering;
-  }
 }
 
 function sameTokens(stored: string[], current: (string | undefined)[]): boolean {
@@ -364,8 +276,4 @@ function sameTokens(stored: string[], current: (string | undefined)[]): boolean 
 
 function valueOf<T>(loaded: Loaded<T>): T {
   return loaded.value;
-}
-
-function token(): string {
-  return randomUUID();
 }

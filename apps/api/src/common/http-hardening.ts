@@ -164,50 +164,20 @@ export function frameworkErrors(
  */
 export function hardenFastify(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'buffer' },
-    (_request, body, done) => {
-      try {
-        done(null, parseJsonBody(body as Buffer));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    },
-  );
-  let closing = false;
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_r, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  const state = { closing: false };
   fastify.addHook('preClose', (done) => {
-    closing = true;
+    state.closing = true;
     done();
   });
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
-    void reply.header('x-content-type-options', 'nosniff');
-    if (closing) {
-      // Shutting down: requests that arrive on open keep-alive connections are turned away.
-      void reply
-        .status(503)
-        .header('connection', 'close')
-        .header('retry-after', '1')
-        .type('application/json; charset=utf-8')
-        .send(errorBody(503, 'DATABASE_UNAVAILABLE', 'The server is shutting down; retry.'));
-      return;
-    }
-    // A request without a body is not checked for its Content-Type (API.md §2).
-    const headers = request.headers;
-    if (headers['content-length'] === '0' && headers['transfer-encoding'] === undefined) {
-      delete headers['content-type'];
-    }
-    if (request.url.length > MAX_URL_LENGTH) {
-      void reply
-        .status(414)
-        .type('application/json; charset=utf-8')
-        .send(
-          errorBody(414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_LENGTH} characters.`),
-        );
-      return;
-    }
-    done();
+    if (screenRequest(request, reply, state.closing)) done();
   });
   // An answer sent before the whole body arrived (415, 413, 414, 429, 401 …) closes the
   // connection: the unread rest of the body must never be parsed as a request of its own.
@@ -224,6 +194,40 @@ export function hardenFastify(fastify: FastifyInstance): void {
       request.body = {};
     done();
   });
+}
+
+/**
+ * The first look at every request: the standard headers, a 503 while shutting down, a 414 for a
+ * URL over the limit. Returns false when it answered the request itself.
+ */
+function screenRequest(request: FastifyRequest, reply: FastifyReply, closing: boolean): boolean {
+  void reply.header('x-request-id', request.id);
+  void reply.header('x-content-type-options', 'nosniff');
+  const json = 'application/json; charset=utf-8';
+  if (closing) {
+    // Shutting down: requests that arrive on open keep-alive connections are turned away.
+    void reply
+      .status(503)
+      .header('connection', 'close')
+      .header('retry-after', '1')
+      .type(json)
+      .send(errorBody(503, 'DATABASE_UNAVAILABLE', 'The server is shutting down; retry.'));
+    return false;
+  }
+  // A request without a body is not checked for its Content-Type (API.md §2).
+  const headers = request.headers;
+  if (headers['content-length'] === '0' && headers['transfer-encoding'] === undefined) {
+    delete headers['content-type'];
+  }
+  if (request.url.length > MAX_URL_LENGTH) {
+    const message = `The URL is longer than ${MAX_URL_LENGTH} characters.`;
+    void reply
+      .status(414)
+      .type(json)
+      .send(errorBody(414, 'URI_TOO_LONG', message));
+    return false;
+  }
+  return true;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { type BackoffOptions, backoffDelay } from '@lib/common';
 import { Logger } from '@nestjs/common';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import {
@@ -8,17 +7,13 @@ import {
 } from '../duckdb.errors';
 import { classifyDriverError } from '../duckdb.error-classification';
 import type { DuckDbPoolOptions, FaultInjector, PoolStats } from '../duckdb.interfaces';
+import { InstanceRecovery } from './instance-recovery';
 import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
+import { PoolCounters } from './pool-counters';
+import { type Waiter, WaiterQueue } from './waiter-queue';
 
-/** Waits between attempts to reopen an invalidated database: 250 ms doubling to 5 s. */
-const REOPEN_BACKOFF: BackoffOptions = { baseDelayMs: 250, maxDelayMs: 5_000, jitter: 'none' };
-
-interface Waiter {
-  resolve: (connection: PooledConnection) => void;
-  reject: (error: Error) => void;
-  timer?: NodeJS.Timeout;
-  enqueuedAt: number;
-}
+/** Why callers are turned away while a reopen keeps failing. */
+const CANNOT_REOPEN = 'The database was invalidated by a fatal error and cannot be reopened yet.';
 
 /** Settings the pool needs, every default applied. */
 export type ResolvedPoolOptions = Required<DuckDbPoolOptions> & PooledConnectionOptions;
@@ -36,8 +31,7 @@ export class DuckDbPool {
   private readonly logger = new Logger(DuckDbPool.name);
   private readonly all = new Set<PooledConnection>();
   private readonly idle: PooledConnection[] = [];
-  private readonly waiters: Waiter[] = [];
-  private waiterHead = 0;
+  private readonly waiters = new WaiterQueue();
   private creating = 0;
   private checking = 0;
   private nextId = 1;
@@ -47,26 +41,9 @@ export class DuckDbPool {
   private readonly faults: { injector?: FaultInjector } = {};
   /** Opens a fresh instance on the same file after DuckDB invalidated the current one. */
   private reopener: (() => Promise<DuckDBInstance>) | undefined;
-  /** Set while an invalidated instance is being replaced; `open()` waits for it. */
-  private recovering: Promise<void> | undefined;
-  /** True once a reopen attempt failed: callers then get a 503 at once instead of waiting. */
-  private reopenFailing = false;
-  /** Which instance connections come from: bumped by each reopen. */
-  private generation = 0;
-  /** Cuts the wait between reopen attempts short (drain). */
-  private wakeRecovery: (() => void) | undefined;
-  /** When the most recent acquire timeouts happened (epoch ms), newest last; at most 256. */
-  private readonly timeoutTimes: number[] = [];
-  private readonly counters = {
-    created: 0,
-    acquired: 0,
-    released: 0,
-    timeouts: 0,
-    healthChecks: 0,
-    healthCheckFailures: 0,
-    acquireMsTotal: 0,
-    maxAcquireMs: 0,
-  };
+  /** Replaces an invalidated instance; `open()` waits for it. */
+  private readonly recovery = new InstanceRecovery(this.logger);
+  private readonly counters = new PoolCounters();
 
   constructor(
     private instance: DuckDBInstance,
@@ -113,14 +90,10 @@ export class DuckDbPool {
   /** Borrows a connection; pair every call with {@link release}. Prefer {@link withConnection}. */
   acquire(): Promise<PooledConnection> {
     if (this.drainPromise) return Promise.reject(new PoolDrainingError());
-    if (this.reopenFailing) {
-      return Promise.reject(
-        new DatabaseUnavailableError({
-          message: 'The database was invalidated by a fatal error and cannot be reopened yet.',
-        }),
-      );
+    if (this.recovery.failing) {
+      return Promise.reject(new DatabaseUnavailableError({ message: CANNOT_REOPEN }));
     }
-    if (this.queueLength() === 0 && this.idle.length > 0) {
+    if (this.waiters.length === 0 && this.idle.length > 0) {
       return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, performance.now()));
     }
     return new Promise<PooledConnection>((resolve, reject) => {
@@ -176,16 +149,12 @@ export class DuckDbPool {
 
   /** True while an invalidated instance is being replaced. */
   get reopening(): boolean {
-    return this.recovering !== undefined;
+    return this.recovery.inProgress !== undefined;
   }
 
   /** How many callers gave up waiting for a connection in the last `windowMs`. */
   timeoutsWithin(windowMs: number): number {
-    const since = Date.now() - windowMs;
-    let count = 0;
-    for (let i = this.timeoutTimes.length - 1; i >= 0 && this.timeoutTimes[i] >= since; i--)
-      count++;
-    return count;
+    return this.counters.timeoutsWithin(windowMs);
   }
 
   /** True once `drain()` has been called. */
@@ -195,7 +164,6 @@ export class DuckDbPool {
 
   /** A snapshot of the pool's statistics (`acquired`/`released` count lends to callers). */
   stats(): PoolStats {
-    const c = this.counters;
     const size = this.all.size;
     return {
       enabled: this.options.enabled,
@@ -204,15 +172,8 @@ export class DuckDbPool {
       size,
       idle: this.idle.length,
       inUse: size - this.idle.length - this.checking,
-      waiting: this.queueLength(),
-      created: c.created,
-      acquired: c.acquired,
-      released: c.released,
-      timeouts: c.timeouts,
-      healthChecks: c.healthChecks,
-      healthCheckFailures: c.healthCheckFailures,
-      avgAcquireMs: c.acquired === 0 ? 0 : round(c.acquireMsTotal / c.acquired),
-      maxAcquireMs: round(c.maxAcquireMs),
+      waiting: this.waiters.length,
+      ...this.counters.snapshot(),
     };
   }
 
@@ -224,46 +185,26 @@ export class DuckDbPool {
     if (!this.drainPromise) {
       if (this.sweeper) clearInterval(this.sweeper);
       this.drainPromise = new Promise<void>((resolve) => (this.drained = resolve));
-      this.wakeRecovery?.();
+      this.recovery.wakeUp();
       this.checkDrained();
     }
     return this.drainPromise;
   }
 
-  private queueLength(): number {
-    return this.waiters.length - this.waiterHead;
-  }
-
-  private shiftWaiter(): Waiter | undefined {
-    if (this.waiterHead >= this.waiters.length) return undefined;
-    const waiter = this.waiters[this.waiterHead];
-    this.waiters[this.waiterHead] = undefined as unknown as Waiter;
-    this.waiterHead++;
-    if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiters.length) {
-      this.waiters.splice(0, this.waiterHead);
-      this.waiterHead = 0;
-    }
-    return waiter;
-  }
-
   private lend(connection: PooledConnection, since: number): PooledConnection {
-    const waited = performance.now() - since;
-    const c = this.counters;
-    c.acquired++;
-    c.acquireMsTotal += waited;
-    if (waited > c.maxAcquireMs) c.maxAcquireMs = waited;
+    this.counters.lent(performance.now() - since);
     return connection;
   }
 
   /** Hands idle connections to waiters in arrival order, opening new ones up to `max`. */
   private dispatch(): void {
-    while (this.queueLength() > 0 && this.idle.length > 0) {
-      const waiter = this.shiftWaiter() as Waiter;
+    while (this.waiters.length > 0 && this.idle.length > 0) {
+      const waiter = this.waiters.shift() as Waiter;
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.resolve(this.lend(this.idle.pop() as PooledConnection, waiter.enqueuedAt));
     }
     const missing = Math.min(
-      this.queueLength() - this.creating,
+      this.waiters.length - this.creating,
       this.options.max - this.all.size - this.creating,
     );
     for (let i = 0; i < missing; i++) this.grow();
@@ -283,7 +224,7 @@ export class DuckDbPool {
       (error: unknown) => {
         this.creating--;
         this.logger.error(`Could not open a DuckDB connection: ${String(error)}`);
-        const waiter = this.shiftWaiter();
+        const waiter = this.waiters.shift();
         if (waiter) {
           if (waiter.timer) clearTimeout(waiter.timer);
           waiter.reject(classifyDriverError(error, { operation: 'connect' }));
@@ -298,19 +239,20 @@ export class DuckDbPool {
     let raw: Awaited<ReturnType<DuckDBInstance['connect']>>;
     let generation: number;
     for (;;) {
-      if (this.recovering) {
-        while (this.recovering) await this.recovering;
+      if (this.recovery.inProgress) {
+        while (this.recovery.inProgress) await this.recovery.inProgress;
         if (this.drainPromise) throw new PoolDrainingError();
       }
-      generation = this.generation;
+      generation = this.recovery.generation;
+      const replaced = () => generation !== this.recovery.generation || !!this.recovery.inProgress;
       try {
         raw = await this.instance.connect();
       } catch (error) {
         // The instance was closed for a reopen while connecting: wait for the new one.
-        if (generation !== this.generation || this.recovering) continue;
+        if (replaced()) continue;
         throw error;
       }
-      if (generation === this.generation && !this.recovering) break;
+      if (!replaced()) break;
       // The instance was replaced (or is being replaced) while connecting: not this one.
       raw.closeSync();
     }
@@ -335,12 +277,8 @@ export class DuckDbPool {
   }
 
   private expire(waiter: Waiter): void {
-    const index = this.waiters.indexOf(waiter, this.waiterHead);
-    if (index < 0) return;
-    this.waiters.splice(index, 1);
-    this.counters.timeouts++;
-    this.timeoutTimes.push(Date.now());
-    if (this.timeoutTimes.length > 256) this.timeoutTimes.shift();
+    if (!this.waiters.remove(waiter)) return;
+    this.counters.timedOut();
     waiter.reject(new PoolAcquireTimeoutError({ waitedMs: this.options.acquireTimeoutMs }));
     this.checkDrained();
   }
@@ -351,59 +289,27 @@ export class DuckDbPool {
    * waiters are served. One recovery at a time.
    */
   private recover(reporter: PooledConnection): void {
-    if (!this.reopener || this.recovering || this.drainPromise) return;
-    // A late report from a connection of an instance already replaced says nothing about this one.
-    if (reporter.generation !== this.generation) return;
     const reopen = this.reopener;
-    this.logger.error(
-      'DuckDB invalidated the database after a fatal error; reopening it (as a restart would)',
-    );
+    if (!reopen || this.recovery.inProgress || this.drainPromise) return;
+    // A late report from a connection of an instance already replaced says nothing about this one.
+    if (reporter.generation !== this.recovery.generation) return;
     for (const connection of this.all) connection.broken = true;
     for (const connection of this.idle.splice(0)) this.destroy(connection);
-    this.recovering = (async () => {
-      for (let attempt = 0; !this.drainPromise; attempt++) {
-        try {
-          this.instance = await reopen();
-          this.generation++;
-          this.logger.warn('Reopened the DuckDB database after it was invalidated');
-          return;
-        } catch (error) {
-          this.reopenFailing = true;
-          // Waiters would wait for nothing: answer them now.
-          for (let waiter = this.shiftWaiter(); waiter; waiter = this.shiftWaiter()) {
-            if (waiter.timer) clearTimeout(waiter.timer);
-            waiter.reject(
-              new DatabaseUnavailableError({
-                message:
-                  'The database was invalidated by a fatal error and cannot be reopened yet.',
-              }),
-            );
-          }
-          const waitMs = backoffDelay(attempt, 0, REOPEN_BACKOFF);
-          this.logger.error(
-            `Reopening the DuckDB database failed (next try in ${waitMs} ms): ${String(error)}`,
-          );
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, waitMs);
-            timer.unref();
-            this.wakeRecovery = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.wakeRecovery = undefined;
+    this.recovery.start(reopen, {
+      draining: () => this.drainPromise !== undefined,
+      adopt: (instance) => (this.instance = instance),
+      failed: () => {
+        for (let waiter = this.waiters.shift(); waiter; waiter = this.waiters.shift()) {
+          if (waiter.timer) clearTimeout(waiter.timer);
+          waiter.reject(new DatabaseUnavailableError({ message: CANNOT_REOPEN }));
         }
-      }
-    })().finally(() => {
-      this.recovering = undefined;
-      this.reopenFailing = false;
-      if (this.drainPromise) {
-        this.checkDrained();
-        return;
-      }
-      const missing = this.options.min - this.all.size - this.creating;
-      for (let i = 0; i < missing; i++) this.grow();
-      this.dispatch();
+      },
+      finished: () => {
+        if (this.drainPromise) return this.checkDrained();
+        const missing = this.options.min - this.all.size - this.creating;
+        for (let i = 0; i < missing; i++) this.grow();
+        this.dispatch();
+      },
     });
   }
 
@@ -446,7 +352,7 @@ export class DuckDbPool {
   }
 
   private checkDrained(): void {
-    if (!this.drained || this.queueLength() > 0 || this.recovering) return;
+    if (!this.drained || this.waiters.length > 0 || this.recovery.inProgress) return;
     // Connections being health-checked come back to idle first.
     if (this.idle.length < this.all.size || this.creating > 0) return;
     for (const connection of [...this.all]) this.destroy(connection);
@@ -455,8 +361,4 @@ export class DuckDbPool {
     this.drained = undefined;
     done();
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

@@ -1,32 +1,27 @@
 import { backoffDelay } from '@lib/common';
-import { Logger } from '@nestjs/common';
 import { type TransactionHook, type TransactionState, transactionStorage } from '../duckdb.context';
-import {
-  IllegalTransactionStateError,
-  TransactionConflictError,
-  TransactionTimeoutError,
-  UnexpectedRollbackError,
-} from '../duckdb.errors';
+import { IllegalTransactionStateError, TransactionConflictError } from '../duckdb.errors';
 import type {
   DuckDbCallGuard,
   TransactionManagerOptions,
   TransactionStats,
 } from '../duckdb.interfaces';
 import type { DuckDbPool } from '../pool/duckdb-pool';
-import type { PooledConnection } from '../pool/pooled-connection';
+import {
+  beginTransaction,
+  rollbackTransaction,
+  TransactionAttemptRunner,
+} from './transaction-attempt';
+import { TransactionHookRunner } from './transaction-hooks';
+import { markRollbackOnly, newTransactionState } from './transaction-state';
+import { TransactionStatistics } from './transaction-stats';
 import {
   Propagation,
   type TransactionOptions,
   validateTransactionOptions,
 } from './transaction.options';
 
-const NO_PARAMS: readonly never[] = [];
-
-/** How one attempt ended; hooks run after its connection is released. */
-type Settled<T> =
-  | { committed: true; state: TransactionState; value: T }
-  | { committed: false; state: TransactionState; error: unknown };
-let nextTransactionId = 1;
+export { markRollbackOnly } from './transaction-state';
 
 /**
  * The transaction engine under `DuckDbClient.transaction`, `@Transactional`, the interceptor and
@@ -34,27 +29,16 @@ let nextTransactionId = 1;
  * retries owned by the outermost scope, hooks, statistics, and revoked handles.
  */
 export class TransactionManager {
-  private readonly logger = new Logger('Transactions');
   private readonly options: Required<TransactionManagerOptions>;
-  private readonly counters = {
-    started: 0,
-    committed: 0,
-    rolledBack: 0,
-    retried: 0,
-    conflicts: 0,
-    timeouts: 0,
-    hookFailures: 0,
-    active: 0,
-    finished: 0,
-    durationMsTotal: 0,
-    maxDurationMs: 0,
-  };
+  private readonly statistics = new TransactionStatistics();
+  private readonly hooks = new TransactionHookRunner(this.statistics);
+  private readonly attempts: TransactionAttemptRunner;
 
   constructor(
     private readonly pool: DuckDbPool,
     options: TransactionManagerOptions = {},
     /** Guards `BEGIN` (the circuit breaker of `@lib/resilience`), so an open circuit stops writes too. */
-    private readonly guard?: DuckDbCallGuard,
+    guard?: DuckDbCallGuard,
   ) {
     this.options = {
       defaultRetries: options.defaultRetries ?? 0,
@@ -62,6 +46,7 @@ export class TransactionManager {
       retryMaxDelayMs: options.retryMaxDelayMs ?? 1000,
       random: options.random ?? Math.random,
     };
+    this.attempts = new TransactionAttemptRunner(this.statistics, guard);
   }
 
   /** The transaction active in this async context, if any. */
@@ -141,18 +126,18 @@ export class TransactionManager {
     let state: TransactionState | undefined;
     try {
       return await this.pool.withConnection(async (connection) => {
-        state = this.newState(connection, false, undefined);
-        await connection.run('BEGIN TRANSACTION', NO_PARAMS, 'script', { operation: 'begin' });
+        state = newTransactionState(connection, false, undefined);
+        await beginTransaction(connection, false);
         try {
           return await transactionStorage.run(state, fn);
         } finally {
           state.active = false;
           if (connection.busy) await connection.settled();
-          await this.rollback(connection);
+          await rollbackTransaction(connection);
         }
       });
     } finally {
-      if (state) await this.runHooks(state.hooks.afterRollback, 'afterRollback');
+      if (state) await this.hooks.runAfter(state.hooks.afterRollback, 'afterRollback');
     }
   }
 
@@ -178,19 +163,7 @@ export class TransactionManager {
 
   /** A snapshot of the counters. */
   stats(): TransactionStats {
-    const c = this.counters;
-    return {
-      started: c.started,
-      committed: c.committed,
-      rolledBack: c.rolledBack,
-      retried: c.retried,
-      conflicts: c.conflicts,
-      timeouts: c.timeouts,
-      hookFailures: c.hookFailures,
-      active: c.active,
-      avgDurationMs: c.finished === 0 ? 0 : round(c.durationMsTotal / c.finished),
-      maxDurationMs: round(c.maxDurationMs),
-    };
+    return this.statistics.snapshot();
   }
 
   private async join<T>(
@@ -221,20 +194,20 @@ export class TransactionManager {
     const retries = options.retries ?? this.options.defaultRetries;
     for (let attempt = 0; ; attempt++) {
       const settled = await this.pool.withConnection((connection) =>
-        this.attempt(connection, options, fn),
+        this.attempts.run(connection, options, fn),
       );
       // Hooks run after the connection is back in the pool: a hook that reads the database
       // must not wait for the connection its own transaction holds.
       if (settled.committed) {
-        await this.runHooks(settled.state.hooks.afterCommit, 'afterCommit');
+        await this.hooks.runAfter(settled.state.hooks.afterCommit, 'afterCommit');
         return settled.value;
       }
       const { error } = settled;
       if (error instanceof TransactionConflictError) {
-        this.counters.conflicts++;
+        this.statistics.count('conflicts');
         if (attempt < retries) {
           // The attempt's hooks are dropped with it.
-          this.counters.retried++;
+          this.statistics.count('retried');
           const { retryBaseDelayMs, retryMaxDelayMs, random } = this.options;
           await sleep(
             backoffDelay(attempt, 0, {
@@ -246,162 +219,12 @@ export class TransactionManager {
           continue;
         }
       }
-      await this.runHooks(settled.state.hooks.afterRollback, 'afterRollback');
+      await this.hooks.runAfter(settled.state.hooks.afterRollback, 'afterRollback');
       throw error;
     }
   }
-
-  /** One attempt on a pinned connection: BEGIN, the unit, then COMMIT or ROLLBACK. */
-  private async attempt<T>(
-    connection: PooledConnection,
-    options: TransactionOptions,
-    fn: () => Promise<T>,
-  ): Promise<Settled<T>> {
-    const readOnly = options.readOnly === true;
-    const state = this.newState(connection, readOnly, options.timeoutMs);
-    const started = performance.now();
-    this.counters.started++;
-    this.counters.active++;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const begin = () =>
-        connection.run(
-          readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION',
-          NO_PARAMS,
-          'script',
-          { operation: 'begin' },
-        );
-      await (this.guard
-        ? this.guard.run(begin, { operation: 'begin', returnsRows: false, inTransaction: true })
-        : begin());
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          state.timedOut = true;
-          markRollbackOnly(
-            state,
-            new TransactionTimeoutError({ timeoutMs: options.timeoutMs as number }),
-          );
-          connection.interrupt();
-        }, options.timeoutMs);
-      }
-      let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-      try {
-        outcome = { ok: true, value: await transactionStorage.run(state, fn) };
-        // Statements the unit started but did not await must settle before the verdict.
-        if (connection.busy) await connection.settled();
-        if (!state.rollbackOnly && state.hooks.beforeCommit.length > 0) {
-          await transactionStorage.run(state, () => this.runBeforeCommit(state));
-          if (connection.busy) await connection.settled();
-        }
-      } catch (error) {
-        outcome = { ok: false, error };
-        markRollbackOnly(state, error);
-        if (connection.busy) await connection.settled();
-      }
-      if (timer) clearTimeout(timer);
-      state.active = false;
-      if (state.rollbackOnly) {
-        await this.rollback(connection);
-        this.counters.rolledBack++;
-        return {
-          committed: false,
-          state,
-          error: this.rollbackError(state, outcome.ok ? undefined : outcome),
-        };
-      }
-      try {
-        await connection.run('COMMIT', NO_PARAMS, 'script', { operation: 'commit' });
-      } catch (error) {
-        await this.rollback(connection);
-        this.counters.rolledBack++;
-        return { committed: false, state, error };
-      }
-      this.counters.committed++;
-      return { committed: true, state, value: (outcome as { value: T }).value };
-    } finally {
-      if (timer) clearTimeout(timer);
-      state.active = false;
-      this.counters.active--;
-      this.counters.finished++;
-      const duration = performance.now() - started;
-      this.counters.durationMsTotal += duration;
-      if (duration > this.counters.maxDurationMs) this.counters.maxDurationMs = duration;
-    }
-  }
-
-  /**
-   * What the owner throws after rolling back a doomed transaction: a timeout; a conflict (which
-   * the owner reruns) even when the unit swallowed it; the unit's own error; or, when the unit
-   * returned normally over a failed statement or inner scope, `UnexpectedRollbackError`.
-   */
-  private rollbackError(state: TransactionState, failure?: { error: unknown }): unknown {
-    const cause = state.rollbackCause;
-    if (state.timedOut) {
-      this.counters.timeouts++;
-      return cause instanceof TransactionTimeoutError
-        ? cause
-        : new TransactionTimeoutError({ timeoutMs: state.timeoutMs ?? 0, cause });
-    }
-    if (cause instanceof TransactionConflictError) return cause;
-    if (failure) return failure.error;
-    return new UnexpectedRollbackError({ cause });
-  }
-
-  private async runBeforeCommit(state: TransactionState): Promise<void> {
-    for (const hook of state.hooks.beforeCommit) await hook();
-  }
-
-  private async runHooks(hooks: TransactionHook[], kind: string): Promise<void> {
-    for (const hook of hooks) {
-      try {
-        // Hooks run outside the ended transaction: their statements autocommit on the pool.
-        await transactionStorage.run(null, async () => hook());
-      } catch (error) {
-        this.counters.hookFailures++;
-        this.logger.error(
-          `A ${kind} hook failed (the transaction's outcome stands): ${String(error)}`,
-        );
-      }
-    }
-  }
-
-  private async rollback(connection: PooledConnection): Promise<void> {
-    try {
-      await connection.run('ROLLBACK', NO_PARAMS, 'script', { operation: 'rollback' });
-    } catch {
-      // Nothing to roll back: a failed COMMIT already ended the transaction.
-    }
-  }
-
-  private newState(
-    connection: PooledConnection,
-    readOnly: boolean,
-    timeoutMs: number | undefined,
-  ): TransactionState {
-    return {
-      id: nextTransactionId++,
-      connection,
-      readOnly,
-      timeoutMs,
-      rollbackOnly: false,
-      timedOut: false,
-      active: true,
-      hooks: { beforeCommit: [], afterCommit: [], afterRollback: [] },
-    };
-  }
-}
-
-/** Dooms a transaction; the first cause is kept. */
-export function markRollbackOnly(state: TransactionState, cause: unknown): void {
-  if (state.rollbackOnly) return;
-  state.rollbackOnly = true;
-  state.rollbackCause = cause;
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }
