@@ -107,72 +107,88 @@ export function toErrorResponse(
   };
 }
 
+/** How one kind of database error is answered (the first rule that matches wins). */
+interface DatabaseErrorRule {
+  types: (abstract new (...args: never[]) => DuckDbError)[];
+  when?: (error: DuckDbError) => boolean;
+  status: number;
+  code: ErrorBody['code'];
+  message: string;
+  retryAfter?: string;
+  /** Logged with the request id and the error's context; unlogged when absent. */
+  log?: ['warn' | 'error', string];
+}
+
+const DATABASE_ERRORS: readonly DatabaseErrorRule[] = [
+  // The disk is full or the files are not writable: writes fail, reads keep working. 503 (not
+  // 507): clients already retry 503 with Retry-After, and the code set stays the contract's.
+  {
+    types: [StorageFullError, StorageNotWritableError],
+    status: 503,
+    code: 'DATABASE_UNAVAILABLE',
+    message: 'The database cannot store writes right now; reads still work. Retry later.',
+    retryAfter: '5',
+    log: ['error', 'Database storage refused a write'],
+  },
+  {
+    types: [
+      PoolAcquireTimeoutError,
+      PoolDrainingError,
+      DatabaseUnavailableError,
+      DatabaseInvalidatedError,
+    ],
+    status: 503,
+    code: 'DATABASE_UNAVAILABLE',
+    message: 'The database is unavailable; retry later.',
+    retryAfter: '1',
+    log: ['warn', 'Database unavailable'],
+  },
+  {
+    types: [QueryTimeoutError, TransactionTimeoutError],
+    status: 504,
+    code: 'DATABASE_TIMEOUT',
+    message: 'The database did not answer in time.',
+    log: ['warn', 'Query timeout'],
+  },
+  {
+    types: [TransactionConflictError],
+    status: 409,
+    code: 'TRANSACTION_CONFLICT',
+    message: 'A concurrent write conflicted with this one; retry.',
+  },
+  {
+    types: [ConstraintViolationError],
+    when: (error) => (error as ConstraintViolationError).kind === 'unique',
+    status: 409,
+    code: 'SLOT_TAKEN',
+    message: 'That (usageType, priority) slot is already taken.',
+  },
+];
+
 function fromDatabaseError(
   error: DuckDbError,
   requestId: string,
   logger: Logger,
   handler?: DatabaseExceptionHandler,
 ): ErrorResponse {
-  const describe = (e: DuckDbError) =>
-    handler ? JSON.stringify(handler.describe(e)) : describeError(e);
-  // The disk is full or the files are not writable: writes fail, reads keep working. 503 (not
-  // 507): clients already retry 503 with Retry-After, and the code set stays the contract's.
-  if (error instanceof StorageFullError || error instanceof StorageNotWritableError) {
-    logger.error(`Database storage refused a write (request id ${requestId}): ${describe(error)}`);
+  const described = () =>
+    handler ? JSON.stringify(handler.describe(error)) : describeError(error);
+  const rule = DATABASE_ERRORS.find(
+    (r) => r.types.some((type) => error instanceof type) && (r.when?.(error) ?? true),
+  );
+  if (!rule) {
+    logger.error(`Database error (request id ${requestId}): ${described()}`);
     return {
-      status: 503,
-      body: errorBody(
-        503,
-        'DATABASE_UNAVAILABLE',
-        'The database cannot store writes right now; reads still work. Retry later.',
-      ),
-      headers: { 'retry-after': '5' },
-    };
-  }
-  if (
-    error instanceof PoolAcquireTimeoutError ||
-    error instanceof PoolDrainingError ||
-    error instanceof DatabaseUnavailableError ||
-    error instanceof DatabaseInvalidatedError
-  ) {
-    logger.warn(`Database unavailable (request id ${requestId}): ${describe(error)}`);
-    return {
-      status: 503,
-      body: errorBody(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; retry later.'),
-      headers: { 'retry-after': '1' },
-    };
-  }
-  if (error instanceof QueryTimeoutError || error instanceof TransactionTimeoutError) {
-    logger.warn(`Query timeout (request id ${requestId}): ${describe(error)}`);
-    return {
-      status: 504,
-      body: errorBody(504, 'DATABASE_TIMEOUT', 'The database did not answer in time.'),
+      status: 500,
+      body: errorBody(500, 'INTERNAL_ERROR', `Internal error (request id ${requestId}).`),
       headers: {},
     };
   }
-  if (error instanceof TransactionConflictError) {
-    return {
-      status: 409,
-      body: errorBody(
-        409,
-        'TRANSACTION_CONFLICT',
-        'A concurrent write conflicted with this one; retry.',
-      ),
-      headers: {},
-    };
-  }
-  if (error instanceof ConstraintViolationError && error.kind === 'unique') {
-    return {
-      status: 409,
-      body: errorBody(409, 'SLOT_TAKEN', 'That (usageType, priority) slot is already taken.'),
-      headers: {},
-    };
-  }
-  logger.error(`Database error (request id ${requestId}): ${describe(error)}`);
+  if (rule.log) logger[rule.log[0]](`${rule.log[1]} (request id ${requestId}): ${described()}`);
   return {
-    status: 500,
-    body: errorBody(500, 'INTERNAL_ERROR', `Internal error (request id ${requestId}).`),
-    headers: {},
+    status: rule.status,
+    body: errorBody(rule.status, rule.code, rule.message),
+    headers: rule.retryAfter ? { 'retry-after': rule.retryAfter } : {},
   };
 }
 
