@@ -6,7 +6,7 @@ import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
 import { HealthModule } from '@lib/health';
 import { LoggingModule, MetricsModule } from '@lib/observability';
 import { QueryCacheModule, ResponseCacheModule } from '@lib/query-cache';
-import { ResilienceModule } from '@lib/resilience';
+import { ResilienceModule, type ResilienceModuleOptions } from '@lib/resilience';
 import { TransactionsModule } from '@lib/transactions';
 import { ApiKeyGuard } from './common/api-key.guard';
 import type { AppConfig } from './config/app-config';
@@ -49,6 +49,24 @@ function duckDbOptions(
 @Module({})
 class AppConfigModule {}
 
+/** The resilience policies from the environment (`RETRY_*`, `BREAKER_*`). */
+function resilienceOptions(config: AppConfig): ResilienceModuleOptions & { isGlobal: boolean } {
+  return {
+    isGlobal: true,
+    retry: {
+      maxRetries: config.retry.maxRetries,
+      baseDelayMs: config.retry.baseDelayMs,
+      maxDelayMs: config.retry.maxDelayMs,
+    },
+    breaker: {
+      failureThreshold: config.breaker.failureThreshold,
+      resetTimeoutMs: config.breaker.resetTimeoutMs,
+      // A statement slower than half the query timeout is slow.
+      slowCallDurationMs: Math.max(1, Math.floor(config.duckdb.queryTimeoutMs / 2)) || 5_000,
+    },
+  };
+}
+
 /** The API application: configuration, the DuckDB library, health, and the ModelConfig domain. */
 @Module({})
 export class AppModule {
@@ -69,20 +87,7 @@ export class AppModule {
           load: [() => ({ ...config })],
         }),
         // Before DuckDbModule: its client picks up the database guard (breaker + read retries).
-        ResilienceModule.forRoot({
-          isGlobal: true,
-          retry: {
-            maxRetries: config.retry.maxRetries,
-            baseDelayMs: config.retry.baseDelayMs,
-            maxDelayMs: config.retry.maxDelayMs,
-          },
-          breaker: {
-            failureThreshold: config.breaker.failureThreshold,
-            resetTimeoutMs: config.breaker.resetTimeoutMs,
-            // A statement slower than half the query timeout is slow.
-            slowCallDurationMs: Math.max(1, Math.floor(config.duckdb.queryTimeoutMs / 2)) || 5_000,
-          },
-        }),
+        ResilienceModule.forRoot(resilienceOptions(config)),
         DuckDbModule.forRootAsync({
           isGlobal: true,
           inject: [ConfigService],

@@ -139,19 +139,6 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
  * @throws ConfigError naming the first malformed variable.
  */
 export function loadConfig(env: Env = process.env): AppConfig {
-  const poolMin = int(env, 'DUCKDB_POOL_MIN', 1, 0, 64);
-  const poolMax = int(env, 'DUCKDB_POOL_MAX', 4, 1, 64);
-  if (poolMin > poolMax) {
-    throw new ConfigError(
-      `DUCKDB_POOL_MIN (${poolMin}) must not exceed DUCKDB_POOL_MAX (${poolMax})`,
-    );
-  }
-  const memoryLimit = memorySize(
-    env,
-    'DUCKDB_MEMORY_LIMIT',
-    DEFAULT_DUCKDB_MEMORY_LIMIT,
-    MIN_DUCKDB_MEMORY_LIMIT_BYTES,
-  );
   const host = read(env, 'HOST') ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(host))
     throw new ConfigError(`HOST must be a host name or address, got "${host}"`);
@@ -162,17 +149,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host,
-    duckdb: {
-      path: read(env, 'DUCKDB_PATH') ?? './data/model-configs.duckdb',
-      poolEnabled: bool(env, 'DUCKDB_POOL_ENABLED', true),
-      poolMin,
-      poolMax,
-      acquireTimeoutMs: int(env, 'DUCKDB_POOL_ACQUIRE_TIMEOUT_MS', 5000, 1, 600_000),
-      idleTimeoutMs: int(env, 'DUCKDB_POOL_IDLE_TIMEOUT_MS', 300_000, 1, 86_400_000),
-      queryTimeoutMs: int(env, 'DUCKDB_QUERY_TIMEOUT_MS', 10_000, 0, 3_600_000),
-      threads: optionalInt(env, 'DUCKDB_THREADS', 1, 256),
-      memoryLimit,
-    },
+    duckdb: duckdbConfig(env),
     cache: {
       store: oneOf(env, 'CACHE_STORE', ['memory', 'redis'] as const, 'memory'),
       redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -200,6 +177,33 @@ export function loadConfig(env: Env = process.env): AppConfig {
       DEFAULT_REQUEST_TIMEOUT_MS,
       1_000,
       120_000,
+    ),
+  };
+}
+
+/** The `DUCKDB_*` variables. */
+function duckdbConfig(env: Env): AppConfig['duckdb'] {
+  const poolMin = int(env, 'DUCKDB_POOL_MIN', 1, 0, 64);
+  const poolMax = int(env, 'DUCKDB_POOL_MAX', 4, 1, 64);
+  if (poolMin > poolMax) {
+    throw new ConfigError(
+      `DUCKDB_POOL_MIN (${poolMin}) must not exceed DUCKDB_POOL_MAX (${poolMax})`,
+    );
+  }
+  return {
+    path: read(env, 'DUCKDB_PATH') ?? './data/model-configs.duckdb',
+    poolEnabled: bool(env, 'DUCKDB_POOL_ENABLED', true),
+    poolMin,
+    poolMax,
+    acquireTimeoutMs: int(env, 'DUCKDB_POOL_ACQUIRE_TIMEOUT_MS', 5000, 1, 600_000),
+    idleTimeoutMs: int(env, 'DUCKDB_POOL_IDLE_TIMEOUT_MS', 300_000, 1, 86_400_000),
+    queryTimeoutMs: int(env, 'DUCKDB_QUERY_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    threads: optionalInt(env, 'DUCKDB_THREADS', 1, 256),
+    memoryLimit: memorySize(
+      env,
+      'DUCKDB_MEMORY_LIMIT',
+      DEFAULT_DUCKDB_MEMORY_LIMIT,
+      MIN_DUCKDB_MEMORY_LIMIT_BYTES,
     ),
   };
 }

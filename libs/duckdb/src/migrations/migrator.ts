@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { MigrationError } from '../duckdb.errors';
 import type { DuckDbPool } from '../pool/duckdb-pool';
+import type { PooledConnection } from '../pool/pooled-connection';
 
 /** One migration file. */
 export interface MigrationFile {
@@ -59,73 +60,93 @@ export async function migrate(
 ): Promise<number> {
   const files = await readMigrations(directory);
   return pool.withConnection(async (connection) => {
-    const ctx = { operation: 'migrate' };
-    await connection.run(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (
-         version INTEGER PRIMARY KEY,
-         name VARCHAR NOT NULL,
-         checksum VARCHAR NOT NULL,
-         applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-       )`,
-      [],
-      'script',
-      ctx,
-    );
-    const applied = new Map(
-      (
-        await connection.run(
-          'SELECT version, name, checksum FROM schema_migrations',
-          [],
-          'rows',
-          ctx,
-        )
-      ).map((row) => [
-        row.version as number,
-        row as { version: number; name: string; checksum: string },
-      ]),
-    );
-    for (const file of files) {
-      const record = applied.get(file.version);
-      if (record && record.checksum !== file.checksum) {
-        throw new MigrationError({
-          message:
-            `Migration ${file.name} was changed after it was applied (recorded checksum ${record.checksum.slice(0, 12)}…, ` +
-            `file ${file.checksum.slice(0, 12)}…). Restore the original file and put the change in a new migration.`,
-        });
-      }
-    }
-    for (const version of applied.keys()) {
-      if (!files.some((f) => f.version === version)) {
-        logger.warn(
-          `Migration version ${version} is recorded in the database but has no file here.`,
-        );
-      }
-    }
+    const applied = await appliedMigrations(connection);
+    checkApplied(files, applied, logger);
     for (const file of files.filter((f) => !applied.has(f.version))) {
-      await connection.run('BEGIN TRANSACTION', [], 'script', ctx);
-      try {
-        await connection.run(file.sql, [], 'script', ctx);
-        await connection.run(
-          'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
-          [file.version, file.name, file.checksum],
-          'execute',
-          ctx,
-        );
-        await connection.run('COMMIT', [], 'script', ctx);
-      } catch (error) {
-        await connection.run('ROLLBACK', [], 'script', ctx).catch(() => undefined);
-        throw new MigrationError({
-          message: `Migration ${file.name} failed and was rolled back: ${(error as Error).message}`,
-        });
-      }
+      await apply(connection, file);
       logger.log(`Applied migration ${file.name}`);
     }
     const [row] = await connection.run(
       'SELECT coalesce(max(version), 0) AS v FROM schema_migrations',
       [],
       'rows',
-      ctx,
+      CONTEXT,
     );
     return row.v as number;
   });
+}
+
+const CONTEXT = { operation: 'migrate' };
+
+interface AppliedMigration {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+/** The migrations recorded in `schema_migrations` (created when missing), by version. */
+async function appliedMigrations(
+  connection: PooledConnection,
+): Promise<Map<number, AppliedMigration>> {
+  await connection.run(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (
+       version INTEGER PRIMARY KEY,
+       name VARCHAR NOT NULL,
+       checksum VARCHAR NOT NULL,
+       applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+     )`,
+    [],
+    'script',
+    CONTEXT,
+  );
+  const rows = await connection.run(
+    'SELECT version, name, checksum FROM schema_migrations',
+    [],
+    'rows',
+    CONTEXT,
+  );
+  return new Map(rows.map((row) => [row.version as number, row as unknown as AppliedMigration]));
+}
+
+/** Refuses an applied migration whose file changed; warns of applied ones without a file. */
+function checkApplied(
+  files: readonly MigrationFile[],
+  applied: ReadonlyMap<number, AppliedMigration>,
+  logger: Logger,
+): void {
+  for (const file of files) {
+    const record = applied.get(file.version);
+    if (record && record.checksum !== file.checksum) {
+      throw new MigrationError({
+        message:
+          `Migration ${file.name} was changed after it was applied (recorded checksum ${record.checksum.slice(0, 12)}…, ` +
+          `file ${file.checksum.slice(0, 12)}…). Restore the original file and put the change in a new migration.`,
+      });
+    }
+  }
+  for (const version of applied.keys()) {
+    if (!files.some((f) => f.version === version)) {
+      logger.warn(`Migration version ${version} is recorded in the database but has no file here.`);
+    }
+  }
+}
+
+/** Runs one migration and records it, in one transaction. */
+async function apply(connection: PooledConnection, file: MigrationFile): Promise<void> {
+  await connection.run('BEGIN TRANSACTION', [], 'script', CONTEXT);
+  try {
+    await connection.run(file.sql, [], 'script', CONTEXT);
+    await connection.run(
+      'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+      [file.version, file.name, file.checksum],
+      'execute',
+      CONTEXT,
+    );
+    await connection.run('COMMIT', [], 'script', CONTEXT);
+  } catch (error) {
+    await connection.run('ROLLBACK', [], 'script', CONTEXT).catch(() => undefined);
+    throw new MigrationError({
+      message: `Migration ${file.name} failed and was rolled back: ${(error as Error).message}`,
+    });
+  }
 }
