@@ -10,6 +10,7 @@ export {
 } from './transactions/transaction.options';
 export { DuckDbDatabase, STALE_PLAN_OPTIMIZERS } from './duckdb.database';
 export { DuckDbPool, type ResolvedPoolOptions } from './pool/duckdb-pool';
+export { type CancelTimer, type PoolClock, systemPoolClock } from './pool/pool-clock';
 export {
   currentTransaction,
   transactionStorage,

@@ -11,8 +11,9 @@ import {
 import type { DuckDbPoolOptions } from '../duckdb.interfaces';
 import { resolveDuckDbOptions } from '../duckdb.options';
 import { DuckDbPool } from './duckdb-pool';
+import type { CancelTimer, PoolClock } from './pool-clock';
 import type { PooledConnection } from './pooled-connection';
-import { sleep } from '@lib/common/testing';
+import { settle, sleep } from '@lib/common/testing';
 
 const ctx = { operation: 'spec' };
 
@@ -36,25 +37,74 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function openPool(pool: DuckDbPoolOptions): Promise<DuckDbPool> {
+/**
+ * A clock that moves only when told: the pool's acquire timeouts and idle sweeps fire inside
+ * `advance`, in time order, and `advance` waits for what they return (a sweep's health checks).
+ */
+class FakeClock implements PoolClock {
+  private time = 0;
+  private nextId = 0;
+  private readonly timers = new Map<number, { at: number; every: number; fn: () => unknown }>();
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(fn: () => void, ms: number): CancelTimer {
+    return this.schedule(fn, ms, 0);
+  }
+
+  setInterval(fn: () => unknown, ms: number): CancelTimer {
+    return this.schedule(fn, ms, ms);
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  async advance(ms: number): Promise<void> {
+    const until = this.time + ms;
+    for (;;) {
+      let next: [number, { at: number; every: number; fn: () => unknown }] | undefined;
+      for (const entry of this.timers) if (!next || entry[1].at < next[1].at) next = entry;
+      if (!next || next[1].at > until) break;
+      const [id, timer] = next;
+      this.time = timer.at;
+      if (timer.every > 0) timer.at += timer.every;
+      else this.timers.delete(id);
+      await timer.fn();
+    }
+    this.time = until;
+    // Let promise callbacks of what fired (a rejected waiter's handlers) run.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private schedule(fn: () => unknown, ms: number, every: number): CancelTimer {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.time + ms, every, fn });
+    return () => this.timers.delete(id);
+  }
+}
+
+async function openPool(
+  pool: DuckDbPoolOptions,
+  clock: PoolClock = new FakeClock(),
+): Promise<DuckDbPool> {
   const options = resolveDuckDbOptions({ path: join(dir, `pool-${++counter}.duckdb`), pool });
   const db = await DuckDbDatabase.open(options);
   const created = new DuckDbPool(db.instance, {
     ...options.pool,
     queryTimeoutMs: options.queryTimeoutMs,
     statementCacheSize: options.statementCacheSize,
+    clock,
   });
   opened.push({ db, pool: created });
   await created.start();
   return created;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(10);
-  }
+/** Tracks how `promise` settled, synchronously readable after the fact. */
+function watch<T>(promise: Promise<T>): { settled: boolean; value?: T; error?: unknown } {
+  const seen: { settled: boolean; value?: T; error?: unknown } = { settled: false };
+  void settle(promise).then((outcome) => Object.assign(seen, outcome, { settled: true }));
+  return seen;
 }
 
 /** Resolves to 'pending' when `promise` has not settled after a few turns of the event loop. */
@@ -180,20 +230,25 @@ describe('DuckDbPool', () => {
     });
 
     it('rejects a waiter with PoolAcquireTimeoutError after acquireTimeoutMs', async () => {
-      const pool = await openPool({ min: 1, max: 1, acquireTimeoutMs: 50 });
+      const clock = new FakeClock();
+      const pool = await openPool({ min: 1, max: 1, acquireTimeoutMs: 50 }, clock);
       const held = await pool.acquire();
-      const started = performance.now();
-      const error = await pool.acquire().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      const waited = performance.now() - started;
+      const waiter = watch(pool.acquire());
+      await clock.advance(49);
+      expect(waiter.settled).toBe(false);
+      expect(pool.stats()).toMatchObject({ timeouts: 0, waiting: 1 });
+
+      await clock.advance(1);
+      expect(waiter.settled).toBe(true);
+      const error = waiter.error as PoolAcquireTimeoutError;
       expect(error).toBeInstanceOf(PoolAcquireTimeoutError);
-      expect((error as PoolAcquireTimeoutError).waitedMs).toBe(50);
-      expect((error as PoolAcquireTimeoutError).transient).toBe(true);
-      expect(waited).toBeGreaterThanOrEqual(45);
-      expect(waited).toBeLessThan(1000);
+      expect(error.waitedMs).toBe(50);
+      expect(error.transient).toBe(true);
       expect(pool.stats()).toMatchObject({ timeouts: 1, waiting: 0, acquired: 1, inUse: 1 });
+      // Readiness counts recent timeouts only.
+      expect(pool.timeoutsWithin(1000)).toBe(1);
+      await clock.advance(1001);
+      expect(pool.timeoutsWithin(1000)).toBe(0);
 
       // The expired waiter must not receive the connection when it comes back.
       pool.release(held);
@@ -205,95 +260,108 @@ describe('DuckDbPool', () => {
     });
 
     it('gives a released connection to the next live waiter, skipping an expired one', async () => {
-      const pool = await openPool({ min: 1, max: 1, acquireTimeoutMs: 80 });
+      const clock = new FakeClock();
+      const pool = await openPool({ min: 1, max: 1, acquireTimeoutMs: 80 }, clock);
       const held = await pool.acquire();
-      const first = pool.acquire();
-      await sleep(40);
-      const second = pool.acquire();
-      // Release the moment the first waiter expires; the second is still within its timeout.
-      const firstResult = first.then(
-        () => 'served',
-        (error: unknown) => {
-          pool.release(held);
-          return error;
-        },
-      );
-      await expect(firstResult).resolves.toBeInstanceOf(PoolAcquireTimeoutError);
-      await expect(second).resolves.toBe(held);
+      const first = watch(pool.acquire());
+      await clock.advance(40);
+      const second = watch(pool.acquire());
+      // The first waiter expires at 80 ms; the second is still within its timeout (until 120 ms).
+      await clock.advance(40);
+      expect(first.error).toBeInstanceOf(PoolAcquireTimeoutError);
+      expect(second.settled).toBe(false);
+      pool.release(held);
+      await clock.advance(0);
+      expect(second.value).toBe(held);
       expect(pool.stats()).toMatchObject({ timeouts: 1, acquired: 2, waiting: 0, inUse: 1 });
+      // The served waiter's timeout was cancelled: it never counts as a timeout later.
+      await clock.advance(1000);
+      expect(pool.stats()).toMatchObject({ timeouts: 1, inUse: 1 });
       pool.release(held);
     });
   });
 
   describe('idle eviction', () => {
-    it('closes idle connections above min after idleTimeoutMs', async () => {
-      const pool = await openPool({
-        min: 1,
-        max: 3,
-        idleTimeoutMs: 100,
-        healthCheckAfterIdleMs: 60_000,
-      });
-      const connections = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
-      expect(new Set(connections.map((c) => c.id)).size).toBe(3);
-      for (const c of connections) pool.release(c);
-      expect(pool.stats()).toMatchObject({ size: 3, idle: 3, inUse: 0 });
+    // Sweeps run every 250 ms here (half the shorter idle limit, at least 250 ms).
+    const limits = { idleTimeoutMs: 100, healthCheckAfterIdleMs: 60_000 };
 
-      await waitFor(() => pool.stats().size === 1, 3000);
-      expect(pool.stats()).toMatchObject({ size: 1, idle: 1, inUse: 0, created: 3 });
-      // It never goes below min.
-      await sleep(600);
+    it('closes connections idle past idleTimeoutMs, never going below min', async () => {
+      const clock = new FakeClock();
+      const pool = await openPool({ min: 1, max: 4, ...limits }, clock);
+      const connections = await Promise.all(Array.from({ length: 4 }, () => pool.acquire()));
+      expect(new Set(connections.map((c) => c.id)).size).toBe(4);
+      const [a, b, c, d] = connections;
+      pool.release(a);
+      pool.release(b);
+      await clock.advance(200);
+      pool.release(c);
+      pool.release(d);
+      expect(pool.stats()).toMatchObject({ size: 4, idle: 4, inUse: 0 });
+
+      // The sweep at 250 ms closes the two idle for 250 ms, not the two idle for 50 ms.
+      await clock.advance(49);
+      expect(pool.stats()).toMatchObject({ size: 4, idle: 4 });
+      await clock.advance(1);
+      expect(pool.stats()).toMatchObject({ size: 2, idle: 2, inUse: 0, created: 4 });
+      // The sweep at 500 ms closes one more, and keeps min open from then on.
+      await clock.advance(250);
       expect(pool.stats()).toMatchObject({ size: 1, idle: 1 });
+      await clock.advance(10_000);
+      expect(pool.stats()).toMatchObject({ size: 1, idle: 1, created: 4 });
 
       const survivor = await pool.acquire();
+      expect([c, d]).toContain(survivor);
       expect(await selectOne(survivor, 3)).toBe(3);
       // The evicted connections were really closed.
-      for (const evicted of connections.filter((c) => c !== survivor)) {
+      for (const evicted of connections.filter((x) => x !== survivor)) {
         await expect(evicted.raw.run('SELECT 1')).rejects.toThrow(/disconnected/);
       }
       pool.release(survivor);
     });
 
     it('does not evict connections that are in use', async () => {
-      const pool = await openPool({
-        min: 1,
-        max: 3,
-        idleTimeoutMs: 100,
-        healthCheckAfterIdleMs: 60_000,
-      });
+      const clock = new FakeClock();
+      const pool = await openPool({ min: 1, max: 3, ...limits }, clock);
       const [a, b, c] = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
       pool.release(c);
-      await waitFor(() => pool.stats().size === 2, 3000);
-      await sleep(400);
+      await clock.advance(250);
+      expect(pool.stats()).toMatchObject({ size: 2, idle: 0, inUse: 2 });
+      await clock.advance(10_000);
       expect(pool.stats()).toMatchObject({ size: 2, idle: 0, inUse: 2 });
       expect(await selectOne(a, 1)).toBe(1);
       expect(await selectOne(b, 2)).toBe(2);
       pool.release(a);
       pool.release(b);
-      await waitFor(() => pool.stats().size === 1, 3000);
+      await clock.advance(250);
+      expect(pool.stats()).toMatchObject({ size: 1, idle: 1, inUse: 0 });
     });
   });
 
   describe('health checks', () => {
     it('validates long-idle connections and replaces one that fails', async () => {
-      const pool = await openPool({
-        min: 1,
-        max: 2,
-        idleTimeoutMs: 60_000,
-        healthCheckAfterIdleMs: 50,
-      });
-      await waitFor(() => pool.stats().healthChecks >= 1, 3000);
-      expect(pool.stats()).toMatchObject({ healthCheckFailures: 0, size: 1 });
+      const clock = new FakeClock();
+      const pool = await openPool(
+        { min: 1, max: 2, idleTimeoutMs: 60_000, healthCheckAfterIdleMs: 500 },
+        clock,
+      );
+      // Sweeps every 250 ms: the idle connection is first checked at 500 ms.
+      await clock.advance(250);
+      expect(pool.stats().healthChecks).toBe(0);
+      await clock.advance(250);
+      expect(pool.stats()).toMatchObject({ healthChecks: 1, healthCheckFailures: 0, size: 1 });
 
       const victim = await pool.acquire();
       victim.raw.closeSync();
       pool.release(victim);
-      await waitFor(() => pool.stats().healthCheckFailures === 1, 3000);
-      await waitFor(() => pool.stats().size === 1 && pool.stats().idle === 1, 3000);
+      await clock.advance(500);
+      expect(pool.stats()).toMatchObject({ healthChecks: 2, healthCheckFailures: 1 });
 
+      // Its replacement is opened at once (min 1), without waiting for a sweep.
       const replacement = await pool.acquire();
       expect(replacement.id).not.toBe(victim.id);
       expect(await selectOne(replacement, 9)).toBe(9);
       pool.release(replacement);
+      expect(pool.stats()).toMatchObject({ size: 1, idle: 1 });
     });
   });
 
@@ -346,7 +414,8 @@ describe('DuckDbPool', () => {
 
   describe('statistics', () => {
     it('counts exactly after a known sequence', async () => {
-      const pool = await openPool({ min: 1, max: 2, acquireTimeoutMs: 50 });
+      const clock = new FakeClock();
+      const pool = await openPool({ min: 1, max: 2, acquireTimeoutMs: 50 }, clock);
       expect(pool.stats()).toMatchObject({
         size: 1,
         idle: 1,
@@ -364,9 +433,10 @@ describe('DuckDbPool', () => {
       const b = await pool.acquire();
       expect(pool.stats()).toMatchObject({ size: 2, idle: 0, inUse: 2, created: 2, acquired: 2 });
 
-      const c = pool.acquire();
+      const c = watch(pool.acquire());
       expect(pool.stats()).toMatchObject({ waiting: 1, size: 2, inUse: 2 });
-      await expect(c).rejects.toBeInstanceOf(PoolAcquireTimeoutError);
+      await clock.advance(50);
+      expect(c.error).toBeInstanceOf(PoolAcquireTimeoutError);
       expect(pool.stats()).toMatchObject({ waiting: 0, timeouts: 1, acquired: 2 });
 
       pool.release(a);
@@ -388,21 +458,20 @@ describe('DuckDbPool', () => {
         healthChecks: 0,
         healthCheckFailures: 0,
       });
-      expect(stats.avgAcquireMs).toBeGreaterThanOrEqual(0);
-      expect(stats.maxAcquireMs).toBeGreaterThanOrEqual(stats.avgAcquireMs);
+      // Both were lent at once; the timed-out caller is not an acquire.
+      expect(stats).toMatchObject({ avgAcquireMs: 0, maxAcquireMs: 0 });
     });
 
     it('measures how long waiters waited', async () => {
-      const pool = await openPool({ min: 1, max: 1, acquireTimeoutMs: 2000 });
+      const clock = new FakeClock();
+      const pool = await openPool({ min: 1, max: 1, acquireTimeoutMs: 2000 }, clock);
       const held = await pool.acquire();
       const waiting = pool.acquire();
-      await sleep(60);
+      await clock.advance(60);
       pool.release(held);
       pool.release(await waiting);
-      const stats = pool.stats();
-      expect(stats.maxAcquireMs).toBeGreaterThanOrEqual(50);
-      expect(stats.maxAcquireMs).toBeLessThan(1000);
-      expect(stats.avgAcquireMs).toBeCloseTo(stats.maxAcquireMs / 2, -1);
+      // One lend at once, one after 60 ms.
+      expect(pool.stats()).toMatchObject({ acquired: 2, maxAcquireMs: 60, avgAcquireMs: 30 });
     });
   });
 
@@ -476,9 +545,12 @@ describe('DuckDbPool', () => {
     });
 
     it('times out a caller queued behind the shared connection', async () => {
-      const pool = await openPool({ enabled: false, acquireTimeoutMs: 50 });
+      const clock = new FakeClock();
+      const pool = await openPool({ enabled: false, acquireTimeoutMs: 50 }, clock);
       const held = await pool.acquire();
-      await expect(pool.acquire()).rejects.toBeInstanceOf(PoolAcquireTimeoutError);
+      const queued = watch(pool.acquire());
+      await clock.advance(50);
+      expect(queued.error).toBeInstanceOf(PoolAcquireTimeoutError);
       expect(pool.stats()).toMatchObject({ enabled: false, size: 1, timeouts: 1 });
       pool.release(held);
     });

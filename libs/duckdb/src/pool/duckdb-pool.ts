@@ -7,7 +7,9 @@ import {
 } from '../duckdb.errors';
 import { classifyDriverError } from '../duckdb.error-classification';
 import type { DuckDbPoolOptions, FaultInjector, PoolStats } from '../duckdb.interfaces';
+import { sweepPeriod, takeExpired } from './idle-sweep';
 import { InstanceRecovery } from './instance-recovery';
+import { type CancelTimer, type PoolClock, systemPoolClock } from './pool-clock';
 import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
 import { PoolCounters } from './pool-counters';
 import { type Waiter, WaiterQueue } from './waiter-queue';
@@ -15,8 +17,9 @@ import { type Waiter, WaiterQueue } from './waiter-queue';
 /** Why callers are turned away while a reopen keeps failing. */
 const CANNOT_REOPEN = 'The database was invalidated by a fatal error and cannot be reopened yet.';
 
-/** Settings the pool needs, every default applied. */
-export type ResolvedPoolOptions = Required<DuckDbPoolOptions> & PooledConnectionOptions;
+/** Settings the pool needs, every default applied; `clock` defaults to {@link systemPoolClock}. */
+export type ResolvedPoolOptions = Required<DuckDbPoolOptions> &
+  PooledConnectionOptions & { clock?: PoolClock };
 
 /**
  * A bounded pool of DuckDB connections over one `DuckDBInstance`.
@@ -37,18 +40,21 @@ export class DuckDbPool {
   private nextId = 1;
   private drainPromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
-  private sweeper: NodeJS.Timeout | undefined;
+  private stopSweeper: CancelTimer | undefined;
   private readonly faults: { injector?: FaultInjector } = {};
   /** Opens a fresh instance on the same file after DuckDB invalidated the current one. */
   private reopener: (() => Promise<DuckDBInstance>) | undefined;
   /** Replaces an invalidated instance; `open()` waits for it. */
   private readonly recovery = new InstanceRecovery(this.logger);
-  private readonly counters = new PoolCounters();
+  private readonly clock: PoolClock;
+  private readonly counters: PoolCounters;
 
   constructor(
     private instance: DuckDBInstance,
     readonly options: ResolvedPoolOptions,
   ) {
+    this.clock = options.clock ?? systemPoolClock;
+    this.counters = new PoolCounters(this.clock);
     if (!options.enabled) {
       this.options = { ...options, min: 1, max: 1 };
     }
@@ -63,12 +69,7 @@ export class DuckDbPool {
   async start(): Promise<void> {
     const opened = await Promise.all(Array.from({ length: this.options.min }, () => this.open()));
     for (const connection of opened) this.idle.push(connection);
-    const period = Math.max(
-      250,
-      Math.min(this.options.idleTimeoutMs, this.options.healthCheckAfterIdleMs, 30_000) / 2,
-    );
-    this.sweeper = setInterval(() => void this.sweep(), period);
-    this.sweeper.unref();
+    this.stopSweeper = this.clock.setInterval(() => this.sweep(), sweepPeriod(this.options));
   }
 
   /**
@@ -94,12 +95,13 @@ export class DuckDbPool {
       return Promise.reject(new DatabaseUnavailableError({ message: CANNOT_REOPEN }));
     }
     if (this.waiters.length === 0 && this.idle.length > 0) {
-      return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, performance.now()));
+      return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, this.clock.now()));
     }
     return new Promise<PooledConnection>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, enqueuedAt: performance.now() };
-      if (this.options.acquireTimeoutMs > 0) {
-        waiter.timer = setTimeout(() => this.expire(waiter), this.options.acquireTimeoutMs);
+      const waiter: Waiter = { resolve, reject, enqueuedAt: this.clock.now() };
+      const { acquireTimeoutMs } = this.options;
+      if (acquireTimeoutMs > 0) {
+        waiter.cancelTimer = this.clock.setTimeout(() => this.expire(waiter), acquireTimeoutMs);
       }
       this.waiters.push(waiter);
       this.dispatch();
@@ -118,7 +120,7 @@ export class DuckDbPool {
       this.destroy(connection);
       if (!this.drainPromise && this.all.size + this.creating < this.options.min) this.grow();
     } else {
-      connection.idleSince = Date.now();
+      connection.idleSince = this.clock.now();
       this.idle.push(connection);
     }
     this.dispatch();
@@ -183,7 +185,7 @@ export class DuckDbPool {
    */
   drain(): Promise<void> {
     if (!this.drainPromise) {
-      if (this.sweeper) clearInterval(this.sweeper);
+      this.stopSweeper?.();
       this.drainPromise = new Promise<void>((resolve) => (this.drained = resolve));
       this.recovery.wakeUp();
       this.checkDrained();
@@ -192,7 +194,7 @@ export class DuckDbPool {
   }
 
   private lend(connection: PooledConnection, since: number): PooledConnection {
-    this.counters.lent(performance.now() - since);
+    this.counters.lent(this.clock.now() - since);
     return connection;
   }
 
@@ -200,7 +202,7 @@ export class DuckDbPool {
   private dispatch(): void {
     while (this.waiters.length > 0 && this.idle.length > 0) {
       const waiter = this.waiters.shift() as Waiter;
-      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.cancelTimer?.();
       waiter.resolve(this.lend(this.idle.pop() as PooledConnection, waiter.enqueuedAt));
     }
     const missing = Math.min(
@@ -215,7 +217,6 @@ export class DuckDbPool {
     this.open().then(
       (connection) => {
         this.creating--;
-        connection.idleSince = Date.now();
         this.idle.push(connection);
         this.dispatch();
         // A connection opened after a reopen may land while the pool drains.
@@ -226,7 +227,7 @@ export class DuckDbPool {
         this.logger.error(`Could not open a DuckDB connection: ${String(error)}`);
         const waiter = this.waiters.shift();
         if (waiter) {
-          if (waiter.timer) clearTimeout(waiter.timer);
+          waiter.cancelTimer?.();
           waiter.reject(classifyDriverError(error, { operation: 'connect' }));
         }
         this.checkDrained();
@@ -262,6 +263,7 @@ export class DuckDbPool {
       faults: this.faults,
     });
     connection.generation = generation;
+    connection.idleSince = this.clock.now();
     this.all.add(connection);
     this.counters.created++;
     return connection;
@@ -300,7 +302,7 @@ export class DuckDbPool {
       adopt: (instance) => (this.instance = instance),
       failed: () => {
         for (let waiter = this.waiters.shift(); waiter; waiter = this.waiters.shift()) {
-          if (waiter.timer) clearTimeout(waiter.timer);
+          waiter.cancelTimer?.();
           waiter.reject(new DatabaseUnavailableError({ message: CANNOT_REOPEN }));
         }
       },
@@ -315,14 +317,10 @@ export class DuckDbPool {
 
   /** Closes idle connections above `min` past the idle timeout and validates long-idle ones. */
   private async sweep(): Promise<void> {
-    const now = Date.now();
-    const { min, idleTimeoutMs, healthCheckAfterIdleMs } = this.options;
-    for (let i = 0; i < this.idle.length && this.all.size > min;) {
-      const connection = this.idle[i];
-      if (now - connection.idleSince >= idleTimeoutMs) {
-        this.idle.splice(i, 1);
-        this.destroy(connection);
-      } else i++;
+    const now = this.clock.now();
+    const { min, healthCheckAfterIdleMs } = this.options;
+    for (const expired of takeExpired(this.idle, this.all.size, now, this.options)) {
+      this.destroy(expired);
     }
     const stale = this.idle.filter((c) => now - c.idleSince >= healthCheckAfterIdleMs);
     for (const connection of stale) {
@@ -333,7 +331,7 @@ export class DuckDbPool {
       this.counters.healthChecks++;
       try {
         await connection.run('SELECT 1', [], 'rows', { operation: 'healthCheck' });
-        connection.idleSince = Date.now();
+        connection.idleSince = this.clock.now();
         // drain() may have closed every connection meanwhile.
         if (this.all.has(connection)) this.idle.push(connection);
       } catch {

@@ -1,4 +1,5 @@
 import type { PoolStats } from '../duckdb.interfaces';
+import type { PoolClock } from './pool-clock';
 
 /** The counters in {@link PoolStats}, and the recent acquire timeouts readiness looks at. */
 export class PoolCounters {
@@ -10,8 +11,11 @@ export class PoolCounters {
   healthCheckFailures = 0;
   private acquireMsTotal = 0;
   private maxAcquireMs = 0;
-  /** When the most recent acquire timeouts happened (epoch ms), newest last; at most 256. */
+  /** When the most recent acquire timeouts happened (the clock's ms), newest last; at most 256. */
   private readonly timeoutTimes: number[] = [];
+
+  /** `clock` dates the timeouts; the pool passes its own. */
+  constructor(private readonly clock: Pick<PoolClock, 'now'>) {}
 
   /** A connection was lent after waiting `waitedMs`. */
   lent(waitedMs: number): void {
@@ -23,13 +27,13 @@ export class PoolCounters {
   /** A caller gave up waiting. */
   timedOut(): void {
     this.timeouts++;
-    this.timeoutTimes.push(Date.now());
+    this.timeoutTimes.push(this.clock.now());
     if (this.timeoutTimes.length > 256) this.timeoutTimes.shift();
   }
 
   /** How many callers gave up waiting in the last `windowMs`. */
   timeoutsWithin(windowMs: number): number {
-    const since = Date.now() - windowMs;
+    const since = this.clock.now() - windowMs;
     let count = 0;
     for (let i = this.timeoutTimes.length - 1; i >= 0 && this.timeoutTimes[i] >= since; i--) {
       count++;

@@ -42,8 +42,8 @@ export class PooledConnection {
   invalidated = false;
   /** Which instance of the database this connection belongs to (the pool's count of reopens). */
   generation = 0;
-  /** When the connection was last handed back to the pool (epoch ms). */
-  idleSince = Date.now();
+  /** When the connection was last handed back to the pool (the pool clock's ms; the pool sets it). */
+  idleSince = 0;
   private tail: Promise<unknown> = Promise.resolve();
   /** Statements queued or running on this connection. */
   private pending = 0;

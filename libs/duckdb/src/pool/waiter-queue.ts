@@ -1,11 +1,13 @@
+import type { CancelTimer } from './pool-clock';
 import type { PooledConnection } from './pooled-connection';
 
 /** A caller waiting for a connection. */
 export interface Waiter {
   resolve: (connection: PooledConnection) => void;
   reject: (error: Error) => void;
-  timer?: NodeJS.Timeout;
-  /** When it started waiting (`performance.now()`). */
+  /** Cancels its acquire timeout (none when `acquireTimeoutMs` is 0). */
+  cancelTimer?: CancelTimer;
+  /** When it started waiting (the pool clock's `now()`). */
   enqueuedAt: number;
 }
 
