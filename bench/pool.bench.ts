@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { version } from '@duckdb/node-api';
-import { DuckDbClient, DuckDbPool, TransactionManager } from '@lib/duckdb';
+import { DuckDbClient, DuckDbPool } from '@lib/duckdb';
+import { TransactionManager } from '@lib/transactions';
 import { MODEL_CONFIG_SQL } from '../apps/api/src/model-configs/model-configs.sql';
 import {
   type LevelResult,

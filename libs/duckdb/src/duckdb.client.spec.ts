@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbClient } from './duckdb.client';
-import { TransactionManager } from './transactions/transaction-manager';
+// The transaction engine is @lib/transactions'; the client's transaction routing is tested with it.
+import { TransactionManager } from '@lib/transactions';
 import { transactionStorage } from './duckdb.context';
 import { DuckDbDatabase } from './duckdb.database';
 import {

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DUCKDB_CALL_GUARD } from './duckdb.constants';
-import { transactionStorage } from './duckdb.context';
+import { currentTransaction, markRollbackOnly, transactionStorage } from './duckdb.context';
 import {
   DatabaseUnavailableError,
+  IllegalTransactionStateError,
   type StatementContext,
   TransactionClosedError,
   TransactionTimeoutError,
@@ -11,7 +12,7 @@ import { classifyDriverError } from './duckdb.error-classification';
 import type { DuckDbCallGuard, ExecuteResult, Row, SqlParam } from './duckdb.interfaces';
 import { DuckDbPool } from './pool/duckdb-pool';
 import type { StatementMode } from './pool/pooled-connection';
-import { TransactionManager, markRollbackOnly } from './transactions/transaction-manager';
+import { TransactionRunner } from './transaction-runner';
 import type { TransactionOptions } from './transactions/transaction.options';
 
 const NO_PARAMS: readonly SqlParam[] = [];
@@ -28,10 +29,13 @@ const NO_PARAMS: readonly SqlParam[] = [];
  */
 @Injectable()
 export class DuckDbClient {
-  /** Outside Nest: `new DuckDbClient(pool, new TransactionManager(pool))`. */
+  /**
+   * In Nest the transaction runner is `TransactionsModule`'s engine; outside Nest:
+   * `new DuckDbClient(pool, new TransactionManager(pool))` (`@lib/transactions`).
+   */
   constructor(
     private readonly pool: DuckDbPool,
-    private readonly transactions: TransactionManager,
+    @Optional() private readonly transactions?: TransactionRunner,
     @Optional() @Inject(DUCKDB_CALL_GUARD) private readonly guard?: DuckDbCallGuard,
   ) {}
 
@@ -57,7 +61,7 @@ export class DuckDbClient {
 
   /** True when called inside a transaction. */
   isInTransaction(): boolean {
-    return this.transactions.current() !== undefined;
+    return currentTransaction() !== undefined;
   }
 
   /**
@@ -67,9 +71,19 @@ export class DuckDbClient {
    * error `fn` caught, it is rolled back and `UnexpectedRollbackError` is thrown: DuckDB would
    * report a successful commit that stored nothing.
    *
-   * The same machinery runs `@Transactional` and `TransactionInterceptor` (`@lib/transactions`).
+   * The engine is `@lib/transactions`' (import `TransactionsModule`), the same machinery as
+   * `@Transactional` and `TransactionInterceptor`.
+   * @throws IllegalTransactionStateError when no transaction engine is provided.
    */
   transaction<T>(fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    if (!this.transactions) {
+      return Promise.reject(
+        new IllegalTransactionStateError({
+          message:
+            'DuckDbClient.transaction() needs the transaction engine: import TransactionsModule from @lib/transactions.',
+        }),
+      );
+    }
     return this.transactions.run(options, fn);
   }
 

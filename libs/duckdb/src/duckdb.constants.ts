@@ -21,3 +21,6 @@ export const DUCKDB_DEFAULTS = {
  * (as `@lib/resilience` does), every `DuckDbClient` statement runs through it.
  */
 export const DUCKDB_CALL_GUARD = 'DUCKDB:CALL_GUARD';
+
+/** The `transactions` options of `DuckDbModule.forRoot`, for the engine in `@lib/transactions`. */
+export const DUCKDB_TRANSACTION_OPTIONS = 'DUCKDB:TRANSACTION_OPTIONS';

@@ -44,3 +44,14 @@ export function currentTransaction(): TransactionState | undefined {
   const state = transactionStorage.getStore();
   return state?.active ? state : undefined;
 }
+
+/**
+ * Dooms a transaction; the first cause is kept. `DuckDbClient` calls it for every statement that
+ * fails inside one (DuckDB then treats the transaction as aborted and would "commit" it storing
+ * nothing); the transaction engine for failed inner scopes.
+ */
+export function markRollbackOnly(state: TransactionState, cause: unknown): void {
+  if (state.rollbackOnly) return;
+  state.rollbackOnly = true;
+  state.rollbackCause = cause;
+}

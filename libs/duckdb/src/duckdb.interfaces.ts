@@ -111,7 +111,10 @@ export interface DuckDbCallGuard {
  */
 export type FaultInjector = (sql: string) => Error | undefined;
 
-/** Settings of the `TransactionManager` (`DuckDbModule.forRoot({ transactions })`). */
+/**
+ * Settings of the transaction engine (`@lib/transactions`' `TransactionManager`), given as
+ * `DuckDbModule.forRoot({ transactions })` and handed to it through `DUCKDB_TRANSACTION_OPTIONS`.
+ */
 export interface TransactionManagerOptions {
   /** Conflict reruns when a scope does not say. Default 0. */
   defaultRetries?: number;
@@ -121,18 +124,4 @@ export interface TransactionManagerOptions {
   retryMaxDelayMs?: number;
   /** Random source in [0, 1) for jitter (tests pass their own). Default `Math.random`. */
   random?: () => number;
-}
-
-/** Counters of the transaction manager, shown in `/health/database`. */
-export interface TransactionStats {
-  started: number;
-  committed: number;
-  rolledBack: number;
-  retried: number;
-  conflicts: number;
-  timeouts: number;
-  hookFailures: number;
-  active: number;
-  avgDurationMs: number;
-  maxDurationMs: number;
 }

@@ -8,16 +8,11 @@ import {
 import { DuckDbClient } from './duckdb.client';
 import { DuckDbDatabase } from './duckdb.database';
 import { DUCKDB_MODULE_OPTIONS, DuckDbConfigurableModule } from './duckdb.module-definition';
-import { DUCKDB_CALL_GUARD } from './duckdb.constants';
-import type {
-  DuckDbCallGuard,
-  DuckDbModuleOptions,
-  ResolvedDuckDbOptions,
-} from './duckdb.interfaces';
+import { DUCKDB_TRANSACTION_OPTIONS } from './duckdb.constants';
+import type { DuckDbModuleOptions, ResolvedDuckDbOptions } from './duckdb.interfaces';
 import { resolveDuckDbOptions } from './duckdb.options';
 import { migrate } from './migrations/migrator';
 import { DuckDbPool } from './pool/duckdb-pool';
-import { TransactionManager } from './transactions/transaction-manager';
 
 /** Injection token of the resolved options. */
 const RESOLVED_OPTIONS = 'DUCKDB:RESOLVED_OPTIONS';
@@ -59,14 +54,13 @@ const RESOLVED_OPTIONS = 'DUCKDB:RESOLVED_OPTIONS';
       },
     },
     {
-      provide: TransactionManager,
-      inject: [DuckDbPool, RESOLVED_OPTIONS, { token: DUCKDB_CALL_GUARD, optional: true }],
-      useFactory: (pool: DuckDbPool, options: ResolvedDuckDbOptions, guard?: DuckDbCallGuard) =>
-        new TransactionManager(pool, options.transactions, guard),
+      provide: DUCKDB_TRANSACTION_OPTIONS,
+      inject: [RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedDuckDbOptions) => options.transactions,
     },
     DuckDbClient,
   ],
-  exports: [DuckDbClient, DuckDbPool, DuckDbDatabase, TransactionManager],
+  exports: [DuckDbClient, DuckDbPool, DuckDbDatabase, DUCKDB_TRANSACTION_OPTIONS],
 })
 export class DuckDbModule
   extends DuckDbConfigurableModule

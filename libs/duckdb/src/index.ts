@@ -1,8 +1,8 @@
 export { DuckDbModule } from './duckdb.module';
 export { DUCKDB_MODULE_OPTIONS } from './duckdb.module-definition';
-export { DUCKDB_CALL_GUARD, DUCKDB_DEFAULTS } from './duckdb.constants';
+export { DUCKDB_CALL_GUARD, DUCKDB_DEFAULTS, DUCKDB_TRANSACTION_OPTIONS } from './duckdb.constants';
 export { DuckDbClient } from './duckdb.client';
-export { TransactionManager } from './transactions/transaction-manager';
+export { TransactionRunner } from './transaction-runner';
 export {
   Propagation,
   type TransactionOptions,
@@ -11,8 +11,11 @@ export {
 export { DuckDbDatabase, STALE_PLAN_OPTIMIZERS } from './duckdb.database';
 export { DuckDbPool, type ResolvedPoolOptions } from './pool/duckdb-pool';
 export { type CancelTimer, type PoolClock, systemPoolClock } from './pool/pool-clock';
+/** The connection a transaction is pinned to (the engine in `@lib/transactions` runs on it). */
+export type { PooledConnection, StatementMode } from './pool/pooled-connection';
 export {
   currentTransaction,
+  markRollbackOnly,
   transactionStorage,
   type TransactionHook,
   type TransactionState,

@@ -6,9 +6,8 @@ import {
   type DuckDbPool,
   type PoolStats,
   QueryFailedError,
-  type TransactionManager,
-  type TransactionStats,
 } from '@lib/duckdb';
+import type { TransactionManager, TransactionStats } from '@lib/transactions';
 import { DatabaseHealthIndicator } from './database.health';
 import type { HealthModuleOptions } from './health.interfaces';
 
@@ -58,8 +57,8 @@ function indicator(query: jest.Mock, options: HealthModuleOptions = {}): Databas
     client,
     pool,
     database,
-    transactions,
     options,
+    transactions,
   );
 }
 

@@ -1,5 +1,5 @@
 import { withTimeout } from '@lib/common';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   HealthIndicatorService,
   type HealthIndicatorResult,
@@ -13,9 +13,8 @@ import {
   PoolAcquireTimeoutError,
   PoolDrainingError,
   type PoolStats,
-  TransactionManager,
-  type TransactionStats,
 } from '@lib/duckdb';
+import { TransactionManager, type TransactionStats } from '@lib/transactions';
 import { HEALTH_DEFAULTS } from './health.constants';
 import type { HealthModuleOptions } from './health.interfaces';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
@@ -35,7 +34,7 @@ export type DatabaseHealthDetails = {
   /** The pool's statistics at the end of the probe. */
   pool: PoolStats;
   /** Transactions: started, committed, rolled back, retried, conflicts, timeouts, durations. */
-  transactions: TransactionStats;
+  transactions?: TransactionStats;
 };
 
 /** Raised inside the indicator when the probe outruns `databaseTimeoutMs`; never leaves it. */
@@ -64,8 +63,9 @@ export class DatabaseHealthIndicator {
     private readonly client: DuckDbClient,
     private readonly pool: DuckDbPool,
     private readonly database: DuckDbDatabase,
-    private readonly transactions: TransactionManager,
     @Inject(HEALTH_MODULE_OPTIONS) options: HealthModuleOptions,
+    /** Absent without `TransactionsModule`: the details then carry no transaction statistics. */
+    @Optional() private readonly transactions?: TransactionManager,
   ) {
     const timeoutMs = options.databaseTimeoutMs ?? HEALTH_DEFAULTS.databaseTimeoutMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
@@ -104,7 +104,7 @@ export class DatabaseHealthIndicator {
       inMemory: this.database.inMemory,
       schemaVersion: this.database.schemaVersion,
       pool: this.pool.stats(),
-      transactions: this.transactions.stats(),
+      transactions: this.transactions?.stats(),
     };
   }
 

@@ -13,6 +13,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
 import type { FastifyReply } from 'fastify';
 import { DuckDbModule, DuckDbPool, type DuckDbModuleOptions } from '@lib/duckdb';
+import { TransactionsModule } from '@lib/transactions';
 import { HEALTH_ROUTES } from './health.constants';
 import type { HealthModuleOptions } from './health.interfaces';
 import { HealthModule } from './health.module';
@@ -71,6 +72,7 @@ async function boot(
   const moduleRef = await Test.createTestingModule({
     imports: [
       DuckDbModule.forRoot({ ...duckdb, path: join(dir, 'health.duckdb'), isGlobal: true }),
+      TransactionsModule,
       health ? HealthModule.forRoot(health) : HealthModule.forRoot(),
     ],
   }).compile();

@@ -1,5 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { DuckDbPool, TransactionManager } from '@lib/duckdb';
+import { DuckDbPool } from '@lib/duckdb';
+import { TransactionManager } from '@lib/transactions';
 import { MetricsService } from './metrics.service';
 import { observedCounter, observedGauge, observedLabelledCounter } from './stats.metrics';
 

@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import {
-  type TransactionHook,
-  TransactionManager,
-  type TransactionOptions,
-  type TransactionStats,
-} from '@lib/duckdb';
+import type { TransactionHook, TransactionOptions } from '@lib/duckdb';
+import { TransactionManager } from './engine/transaction-manager';
+import type { TransactionStats } from './transactions.interfaces';
 
 /**
  * The active transaction, seen from application code: whether there is one, its hooks, and

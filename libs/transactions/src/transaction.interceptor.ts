@@ -5,7 +5,8 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { TransactionManager, type TransactionOptions } from '@lib/duckdb';
+import type { TransactionOptions } from '@lib/duckdb';
+import { TransactionManager } from './engine/transaction-manager';
 import { Observable, lastValueFrom, toArray } from 'rxjs';
 import { TRANSACTION_INTERCEPTOR_OPTIONS } from './transactions.constants';
 

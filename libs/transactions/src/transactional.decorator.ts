@@ -1,9 +1,6 @@
 import { AppBoundMethods } from '@lib/common';
-import {
-  type TransactionManager,
-  type TransactionOptions,
-  validateTransactionOptions,
-} from '@lib/duckdb';
+import { type TransactionOptions, validateTransactionOptions } from '@lib/duckdb';
+import type { TransactionManager } from './engine/transaction-manager';
 import { TRANSACTIONAL_METADATA } from './transactions.constants';
 
 /** Binds `@Transactional` methods to their application's transaction manager. */

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { TransactionManager } from '@lib/duckdb';
+import { TransactionManager } from './engine/transaction-manager';
 import { TRANSACTIONAL_METHODS } from './transactional.decorator';
 
 /**

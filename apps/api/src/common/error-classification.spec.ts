@@ -5,7 +5,6 @@ import { Logger } from '@nestjs/common';
 import { DatabaseExceptionHandler } from '@lib/resilience';
 import {
   DuckDbClient,
-  TransactionManager,
   DuckDbDatabase,
   CheckViolationError,
   DatabaseIoError,
@@ -24,6 +23,7 @@ import {
   DuckDbPool,
   type SqlParam,
 } from '@lib/duckdb';
+import { TransactionManager } from '@lib/transactions';
 import { toErrorResponse } from './error-mapping';
 import { barrier } from '@lib/common/testing';
 

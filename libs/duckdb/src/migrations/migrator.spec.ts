@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { DuckDbClient } from '../duckdb.client';
-import { TransactionManager } from '../transactions/transaction-manager';
 import { DuckDbDatabase } from '../duckdb.database';
 import { MigrationError } from '../duckdb.errors';
 import { resolveDuckDbOptions } from '../duckdb.options';
@@ -64,7 +63,7 @@ async function fixture(): Promise<Fixture> {
   });
   return {
     pool,
-    client: new DuckDbClient(pool, new TransactionManager(pool)),
+    client: new DuckDbClient(pool),
     migrations,
     logger,
     applied,

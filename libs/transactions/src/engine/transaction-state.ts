@@ -1,5 +1,4 @@
-import type { TransactionState } from '../duckdb.context';
-import type { PooledConnection } from '../pool/pooled-connection';
+import type { PooledConnection, TransactionState } from '@lib/duckdb';
 
 let nextTransactionId = 1;
 
@@ -19,11 +18,4 @@ export function newTransactionState(
     active: true,
     hooks: { beforeCommit: [], afterCommit: [], afterRollback: [] },
   };
-}
-
-/** Dooms a transaction; the first cause is kept. */
-export function markRollbackOnly(state: TransactionState, cause: unknown): void {
-  if (state.rollbackOnly) return;
-  state.rollbackOnly = true;
-  state.rollbackCause = cause;
 }

@@ -1,4 +1,4 @@
-import type { TransactionStats } from '../duckdb.interfaces';
+import type { TransactionStats } from '../transactions.interfaces';
 
 /** The counters that a transaction event increments by one. */
 export type TransactionCounter =

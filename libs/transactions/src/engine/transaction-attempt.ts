@@ -1,15 +1,17 @@
-import { type TransactionState, transactionStorage } from '../duckdb.context';
 import {
+  type DuckDbCallGuard,
+  type PooledConnection,
   TransactionConflictError,
+  type TransactionOptions,
+  type TransactionState,
   TransactionTimeoutError,
   UnexpectedRollbackError,
-} from '../duckdb.errors';
-import type { DuckDbCallGuard } from '../duckdb.interfaces';
-import type { PooledConnection } from '../pool/pooled-connection';
+  markRollbackOnly,
+  transactionStorage,
+} from '@lib/duckdb';
 import { runBeforeCommitHooks } from './transaction-hooks';
-import { markRollbackOnly, newTransactionState } from './transaction-state';
+import { newTransactionState } from './transaction-state';
 import type { TransactionStatistics } from './transaction-stats';
-import type { TransactionOptions } from './transaction.options';
 
 const NO_PARAMS: readonly never[] = [];
 

@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { DuckDbClient } from '../duckdb.client';
-import { IllegalTransactionStateError } from '../duckdb.errors';
-import type { DuckDbModuleOptions } from '../duckdb.interfaces';
-import { DuckDbModule } from '../duckdb.module';
-import { DuckDbPool } from '../pool/duckdb-pool';
+import {
+  DuckDbClient,
+  DuckDbModule,
+  type DuckDbModuleOptions,
+  DuckDbPool,
+  IllegalTransactionStateError,
+  Propagation,
+} from '@lib/duckdb';
+import { TransactionsModule } from '../transactions.module';
 import { TransactionManager } from './transaction-manager';
-import { Propagation } from './transaction.options';
 import { barrier, settle } from '@lib/common/testing';
 
 interface Engine {
@@ -46,6 +49,7 @@ async function start(options: Omit<DuckDbModuleOptions, 'path'> = {}): Promise<E
         isGlobal: true,
         ...options,
       }),
+      TransactionsModule,
     ],
   })
     .setLogger(silent)

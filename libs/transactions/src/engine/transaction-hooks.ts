@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type TransactionHook, type TransactionState, transactionStorage } from '../duckdb.context';
+import { type TransactionHook, type TransactionState, transactionStorage } from '@lib/duckdb';
 import type { TransactionStatistics } from './transaction-stats';
 
 /**

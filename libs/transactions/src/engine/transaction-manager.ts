@@ -1,34 +1,35 @@
 import { backoffDelay } from '@lib/common';
-import { type TransactionHook, type TransactionState, transactionStorage } from '../duckdb.context';
-import { IllegalTransactionStateError, TransactionConflictError } from '../duckdb.errors';
-import type {
-  DuckDbCallGuard,
-  TransactionManagerOptions,
-  TransactionStats,
-} from '../duckdb.interfaces';
-import type { DuckDbPool } from '../pool/duckdb-pool';
+import {
+  type DuckDbCallGuard,
+  type DuckDbPool,
+  IllegalTransactionStateError,
+  Propagation,
+  TransactionConflictError,
+  type TransactionHook,
+  type TransactionManagerOptions,
+  type TransactionOptions,
+  TransactionRunner,
+  type TransactionState,
+  markRollbackOnly,
+  transactionStorage,
+  validateTransactionOptions,
+} from '@lib/duckdb';
+import type { TransactionStats } from '../transactions.interfaces';
 import {
   beginTransaction,
   rollbackTransaction,
   TransactionAttemptRunner,
 } from './transaction-attempt';
 import { TransactionHookRunner } from './transaction-hooks';
-import { markRollbackOnly, newTransactionState } from './transaction-state';
+import { newTransactionState } from './transaction-state';
 import { TransactionStatistics } from './transaction-stats';
-import {
-  Propagation,
-  type TransactionOptions,
-  validateTransactionOptions,
-} from './transaction.options';
-
-export { markRollbackOnly } from './transaction-state';
 
 /**
  * The transaction engine under `DuckDbClient.transaction`, `@Transactional`, the interceptor and
  * `TransactionHost`: propagation, read-only and timeout options, rollback-only marking, conflict
  * retries owned by the outermost scope, hooks, statistics, and revoked handles.
  */
-export class TransactionManager {
+export class TransactionManager extends TransactionRunner {
   private readonly options: Required<TransactionManagerOptions>;
   private readonly statistics = new TransactionStatistics();
   private readonly hooks = new TransactionHookRunner(this.statistics);
@@ -40,6 +41,7 @@ export class TransactionManager {
     /** Guards `BEGIN` (the circuit breaker of `@lib/resilience`), so an open circuit stops writes too. */
     guard?: DuckDbCallGuard,
   ) {
+    super();
     this.options = {
       defaultRetries: options.defaultRetries ?? 0,
       retryBaseDelayMs: options.retryBaseDelayMs ?? 10,
