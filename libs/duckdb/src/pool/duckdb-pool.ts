@@ -236,27 +236,10 @@ export class DuckDbPool {
   }
 
   private async open(): Promise<PooledConnection> {
-    // Never connect to an instance that is being replaced.
-    let raw: Awaited<ReturnType<DuckDBInstance['connect']>>;
-    let generation: number;
-    for (;;) {
-      if (this.recovery.inProgress) {
-        while (this.recovery.inProgress) await this.recovery.inProgress;
-        if (this.drainPromise) throw new PoolDrainingError();
-      }
-      generation = this.recovery.generation;
-      const replaced = () => generation !== this.recovery.generation || !!this.recovery.inProgress;
-      try {
-        raw = await this.instance.connect();
-      } catch (error) {
-        // The instance was closed for a reopen while connecting: wait for the new one.
-        if (replaced()) continue;
-        throw error;
-      }
-      if (!replaced()) break;
-      // The instance was replaced (or is being replaced) while connecting: not this one.
-      raw.closeSync();
-    }
+    const { raw, generation } = await this.recovery.connect(
+      () => this.instance,
+      () => this.drainPromise !== undefined,
+    );
     const connection = new PooledConnection(this.nextId++, raw, {
       queryTimeoutMs: this.options.queryTimeoutMs,
       statementCacheSize: this.options.statementCacheSize,

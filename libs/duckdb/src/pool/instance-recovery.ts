@@ -1,6 +1,7 @@
 import { type BackoffOptions, backoffDelay } from '@lib/common';
 import type { Logger } from '@nestjs/common';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { PoolDrainingError } from '../duckdb.errors';
 
 /** Waits between attempts to reopen an invalidated database: 250 ms doubling to 5 s. */
 const REOPEN_BACKOFF: BackoffOptions = { baseDelayMs: 250, maxDelayMs: 5_000, jitter: 'none' };
@@ -35,6 +36,37 @@ export class InstanceRecovery {
   /** The recovery in progress, if any (`open()` waits for it). */
   get inProgress(): Promise<void> | undefined {
     return this.running;
+  }
+
+  /**
+   * Connects to the current instance, never to one being replaced: waits for a recovery in
+   * progress, and retries when the instance was replaced while connecting. Returns the connection
+   * with the generation of the instance it belongs to.
+   * @throws PoolDrainingError when the pool started draining while it waited.
+   */
+  async connect(
+    current: () => DuckDBInstance,
+    draining: () => boolean,
+  ): Promise<{ raw: DuckDBConnection; generation: number }> {
+    for (;;) {
+      if (this.running) {
+        while (this.running) await this.running;
+        if (draining()) throw new PoolDrainingError();
+      }
+      const generation = this.generation;
+      const replaced = () => generation !== this.generation || this.running !== undefined;
+      let raw: DuckDBConnection;
+      try {
+        raw = await current().connect();
+      } catch (error) {
+        // The instance was closed for a reopen while connecting: wait for the new one.
+        if (replaced()) continue;
+        throw error;
+      }
+      if (!replaced()) return { raw, generation };
+      // The instance was replaced (or is being replaced) while connecting: not this one.
+      raw.closeSync();
+    }
   }
 
   /** Cuts the wait before the next attempt short (the pool is draining). */
