@@ -7,7 +7,7 @@ import {
 } from '../duckdb.errors';
 import { classifyDriverError } from '../duckdb.error-classification';
 import type { DuckDbPoolOptions, FaultInjector, PoolStats } from '../duckdb.interfaces';
-import { sweepPeriod, takeExpired } from './idle-sweep';
+import { IdleSweeper, sweepPeriod } from './idle-sweep';
 import { InstanceRecovery } from './instance-recovery';
 import { type CancelTimer, type PoolClock, systemPoolClock } from './pool-clock';
 import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
@@ -36,7 +36,6 @@ export class DuckDbPool {
   private readonly idle: PooledConnection[] = [];
   private readonly waiters = new WaiterQueue();
   private creating = 0;
-  private checking = 0;
   private nextId = 1;
   private drainPromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
@@ -48,6 +47,7 @@ export class DuckDbPool {
   private readonly recovery = new InstanceRecovery(this.logger);
   private readonly clock: PoolClock;
   private readonly counters: PoolCounters;
+  private readonly sweeper: IdleSweeper;
 
   constructor(
     private instance: DuckDBInstance,
@@ -63,13 +63,37 @@ export class DuckDbPool {
         `pool min (${this.options.min}) must not exceed max (${this.options.max})`,
       );
     }
+    this.sweeper = new IdleSweeper(
+      {
+        idle: this.idle,
+        owns: (connection) => this.all.has(connection),
+        openCount: () => this.all.size,
+        destroy: (connection) => this.destroy(connection),
+        failed: (connection) => {
+          if (connection.invalidated) this.recover(connection);
+          this.destroy(connection);
+        },
+        refill: () => {
+          const missing = this.drainPromise ? 0 : this.options.min - this.all.size - this.creating;
+          for (let i = 0; i < missing; i++) this.grow();
+          this.dispatch();
+        },
+        settled: () => this.checkDrained(),
+      },
+      this.options,
+      this.clock,
+      this.counters,
+    );
   }
 
   /** Opens `min` connections and starts the idle sweeper. Called by the module at startup. */
   async start(): Promise<void> {
     const opened = await Promise.all(Array.from({ length: this.options.min }, () => this.open()));
     for (const connection of opened) this.idle.push(connection);
-    this.stopSweeper = this.clock.setInterval(() => this.sweep(), sweepPeriod(this.options));
+    this.stopSweeper = this.clock.setInterval(
+      () => this.sweeper.sweep(),
+      sweepPeriod(this.options),
+    );
   }
 
   /**
@@ -173,7 +197,7 @@ export class DuckDbPool {
       max: this.options.max,
       size,
       idle: this.idle.length,
-      inUse: size - this.idle.length - this.checking,
+      inUse: size - this.idle.length - this.sweeper.checking,
       waiting: this.waiters.length,
       ...this.counters.snapshot(),
     };
@@ -296,40 +320,6 @@ export class DuckDbPool {
         this.dispatch();
       },
     });
-  }
-
-  /** Closes idle connections above `min` past the idle timeout and validates long-idle ones. */
-  private async sweep(): Promise<void> {
-    const now = this.clock.now();
-    const { min, healthCheckAfterIdleMs } = this.options;
-    for (const expired of takeExpired(this.idle, this.all.size, now, this.options)) {
-      this.destroy(expired);
-    }
-    const stale = this.idle.filter((c) => now - c.idleSince >= healthCheckAfterIdleMs);
-    for (const connection of stale) {
-      const index = this.idle.indexOf(connection);
-      if (index < 0) continue;
-      this.idle.splice(index, 1);
-      this.checking++;
-      this.counters.healthChecks++;
-      try {
-        await connection.run('SELECT 1', [], 'rows', { operation: 'healthCheck' });
-        connection.idleSince = this.clock.now();
-        // drain() may have closed every connection meanwhile.
-        if (this.all.has(connection)) this.idle.push(connection);
-      } catch {
-        this.counters.healthCheckFailures++;
-        if (connection.invalidated) this.recover(connection);
-        this.destroy(connection);
-      } finally {
-        this.checking--;
-        this.checkDrained();
-      }
-    }
-    // Replace connections lost to failed health checks, so `min` stay open.
-    const missing = this.drainPromise ? 0 : min - this.all.size - this.creating;
-    for (let i = 0; i < missing; i++) this.grow();
-    this.dispatch();
   }
 
   private checkDrained(): void {
