@@ -1,3 +1,4 @@
+import type { ModelConfig } from '../../apps/api/src/model-configs/model-config.types';
 import type { ProbeSample } from '../support/memory-probe';
 
 /** The application's API prefix. */
@@ -44,21 +45,10 @@ export interface Settings {
 }
 
 /** What a lane knows a config to be (from the acknowledgements of its writes). */
-export interface Expected {
-  id: string;
-  priority: number;
-  modelId: string;
-  modelName: string;
-  provider: string;
-  parameters: Record<string, unknown>;
-  enabled: boolean;
-  version: number;
-}
+export type Expected = Omit<ModelConfig, 'usageType' | 'createdAt' | 'updatedAt'>;
 
-/** A config as the server returns it. */
-export interface ServerConfig extends Expected {
-  usageType: string;
-}
+/** A config as the server returns it (timestamps are not compared). */
+export type ServerConfig = Omit<ModelConfig, 'createdAt' | 'updatedAt'>;
 
 /** One usage type: its writes go one at a time, and its slots hold what they acknowledged. */
 export interface Lane {

@@ -11,6 +11,7 @@ import {
 import {
   type AppAt,
   type Answer,
+  listUsageType,
   type Tmpfs,
   describeWithTmpfs,
   mountTmpfs,
@@ -67,18 +68,7 @@ describeWithTmpfs('fault: the database directory on a full file system', () => {
     return res;
   };
 
-  /** Every config of the test's usage type, read through the API (one uncached page each time). */
-  const listAll = async (): Promise<{ res: Answer; items: ModelConfig[] }> => {
-    // A limit nobody else uses defeats the response cache: this read reaches DuckDB.
-    const limit = 900 + Math.floor(Math.random() * 100);
-    const res = await send(
-      app!.url,
-      'GET',
-      `${API}/model-configs?usageType=${usageType}&limit=${limit}`,
-    );
-    const items = res.status === 200 ? (res.json as { items: ModelConfig[] }).items : [];
-    return { res, items };
-  };
+  const listAll = () => listUsageType(app!.url, usageType);
 
   const expectAllAckedReadable = async (): Promise<void> => {
     const { res, items } = await listAll();

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DuckDbPool } from '@lib/duckdb';
 import { createApp } from '../../../apps/api/src/bootstrap';
+import { API, type ModelConfig } from '../../support/http';
 import { sleep } from '../../support/testing';
 
 // See test/support/test-app.ts: Jest's module registry cannot load this ES module itself.
@@ -258,6 +259,20 @@ export async function send(
 }
 
 /** A short description of an answer for failure messages. */
+/**
+ * Every config of `usageType` through the API, one page that reaches DuckDB: a `limit` nobody
+ * else uses defeats the response cache.
+ */
+export async function listUsageType(
+  url: string,
+  usageType: string,
+): Promise<{ res: Answer; items: ModelConfig[] }> {
+  const limit = 900 + Math.floor(Math.random() * 100);
+  const res = await send(url, 'GET', `${API}/model-configs?usageType=${usageType}&limit=${limit}`);
+  const items = res.status === 200 ? (res.json as { items: ModelConfig[] }).items : [];
+  return { res, items };
+}
+
 export function show(answer: Answer): string {
   return `${answer.status} ${answer.text.slice(0, 300)}`;
 }
