@@ -10,7 +10,8 @@ import type { DuckDbPoolOptions, FaultInjector, PoolStats } from '../duckdb.inte
 import { IdleSweeper, sweepPeriod } from './idle-sweep';
 import { InstanceRecovery } from './instance-recovery';
 import { type CancelTimer, type PoolClock, systemPoolClock } from './pool-clock';
-import { PooledConnection, type PooledConnectionOptions } from './pooled-connection';
+import { PoolConnections } from './pool-connections';
+import type { PooledConnection, PooledConnectionOptions } from './pooled-connection';
 import { PoolCounters } from './pool-counters';
 import { type Waiter, WaiterQueue } from './waiter-queue';
 
@@ -32,11 +33,7 @@ export type ResolvedPoolOptions = Required<DuckDbPoolOptions> &
  */
 export class DuckDbPool {
   private readonly logger = new Logger(DuckDbPool.name);
-  private readonly all = new Set<PooledConnection>();
-  private readonly idle: PooledConnection[] = [];
   private readonly waiters = new WaiterQueue();
-  private creating = 0;
-  private nextId = 1;
   private drainPromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private stopSweeper: CancelTimer | undefined;
@@ -48,6 +45,8 @@ export class DuckDbPool {
   private readonly clock: PoolClock;
   private readonly counters: PoolCounters;
   private readonly sweeper: IdleSweeper;
+  private readonly connections: PoolConnections;
+  private readonly idle: PooledConnection[];
 
   constructor(
     private instance: DuckDBInstance,
@@ -55,29 +54,29 @@ export class DuckDbPool {
   ) {
     this.clock = options.clock ?? systemPoolClock;
     this.counters = new PoolCounters(this.clock);
+    this.connections = new PoolConnections(
+      { ...options, faults: this.faults },
+      this.clock,
+      this.counters,
+      this.logger,
+    );
+    this.idle = this.connections.idle;
     if (!options.enabled) {
       this.options = { ...options, min: 1, max: 1 };
     }
-    if (this.options.min > this.options.max) {
-      throw new RangeError(
-        `pool min (${this.options.min}) must not exceed max (${this.options.max})`,
-      );
-    }
+    const { min, max } = this.options;
+    if (min > max) throw new RangeError(`pool min (${min}) must not exceed max (${max})`);
     this.sweeper = new IdleSweeper(
       {
         idle: this.idle,
-        owns: (connection) => this.all.has(connection),
-        openCount: () => this.all.size,
-        destroy: (connection) => this.destroy(connection),
+        owns: (connection) => this.connections.all.has(connection),
+        openCount: () => this.connections.all.size,
+        destroy: (connection) => this.connections.destroy(connection),
         failed: (connection) => {
           if (connection.invalidated) this.recover(connection);
-          this.destroy(connection);
+          this.connections.destroy(connection);
         },
-        refill: () => {
-          const missing = this.drainPromise ? 0 : this.options.min - this.all.size - this.creating;
-          for (let i = 0; i < missing; i++) this.grow();
-          this.dispatch();
-        },
+        refill: () => this.refill(),
         settled: () => this.checkDrained(),
       },
       this.options,
@@ -121,15 +120,10 @@ export class DuckDbPool {
     if (this.waiters.length === 0 && this.idle.length > 0) {
       return Promise.resolve(this.lend(this.idle.pop() as PooledConnection, this.clock.now()));
     }
-    return new Promise<PooledConnection>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, enqueuedAt: this.clock.now() };
-      const { acquireTimeoutMs } = this.options;
-      if (acquireTimeoutMs > 0) {
-        waiter.cancelTimer = this.clock.setTimeout(() => this.expire(waiter), acquireTimeoutMs);
-      }
-      this.waiters.push(waiter);
-      this.dispatch();
-    });
+    const { acquireTimeoutMs } = this.options;
+    const waiting = this.waiters.enqueue(this.clock, acquireTimeoutMs, (w) => this.expire(w));
+    this.dispatch();
+    return waiting;
   }
 
   /** Gives a borrowed connection back; a broken one is closed and replaced. */
@@ -139,15 +133,15 @@ export class DuckDbPool {
     }
     this.counters.released++;
     if (connection.invalidated) this.recover(connection);
-    if (connection.broken || !this.all.has(connection)) {
+    if (connection.broken || !this.connections.all.has(connection)) {
       this.logger.warn(`Replacing broken DuckDB connection ${connection.id}`);
-      this.destroy(connection);
-      if (!this.drainPromise && this.all.size + this.creating < this.options.min) this.grow();
+      this.connections.destroy(connection);
+      this.refill();
     } else {
       connection.idleSince = this.clock.now();
       this.idle.push(connection);
+      this.dispatch();
     }
-    this.dispatch();
     this.checkDrained();
   }
 
@@ -190,7 +184,7 @@ export class DuckDbPool {
 
   /** A snapshot of the pool's statistics (`acquired`/`released` count lends to callers). */
   stats(): PoolStats {
-    const size = this.all.size;
+    const size = this.connections.all.size;
     return {
       enabled: this.options.enabled,
       min: this.options.min,
@@ -229,60 +223,40 @@ export class DuckDbPool {
       waiter.cancelTimer?.();
       waiter.resolve(this.lend(this.idle.pop() as PooledConnection, waiter.enqueuedAt));
     }
+    const { creating } = this.connections;
     const missing = Math.min(
-      this.waiters.length - this.creating,
-      this.options.max - this.all.size - this.creating,
+      this.waiters.length - creating,
+      this.connections.missingBelow(this.options.max),
     );
     for (let i = 0; i < missing; i++) this.grow();
   }
 
+  /** Tops the pool back up to `min` (unless it drains) and serves waiters. */
+  private refill(): void {
+    const missing = this.drainPromise ? 0 : this.connections.missingBelow(this.options.min);
+    for (let i = 0; i < missing; i++) this.grow();
+    this.dispatch();
+  }
+
   private grow(): void {
-    this.creating++;
     this.open().then(
       (connection) => {
-        this.creating--;
         this.idle.push(connection);
         this.dispatch();
         // A connection opened after a reopen may land while the pool drains.
         this.checkDrained();
       },
       (error: unknown) => {
-        this.creating--;
         this.logger.error(`Could not open a DuckDB connection: ${String(error)}`);
-        const waiter = this.waiters.shift();
-        if (waiter) {
-          waiter.cancelTimer?.();
-          waiter.reject(classifyDriverError(error, { operation: 'connect' }));
-        }
+        this.waiters.rejectNext(classifyDriverError(error, { operation: 'connect' }));
         this.checkDrained();
       },
     );
   }
 
-  private async open(): Promise<PooledConnection> {
-    const { raw, generation } = await this.recovery.connect(
-      () => this.instance,
-      () => this.drainPromise !== undefined,
-    );
-    const connection = new PooledConnection(this.nextId++, raw, {
-      queryTimeoutMs: this.options.queryTimeoutMs,
-      statementCacheSize: this.options.statementCacheSize,
-      faults: this.faults,
-    });
-    connection.generation = generation;
-    connection.idleSince = this.clock.now();
-    this.all.add(connection);
-    this.counters.created++;
-    return connection;
-  }
-
-  private destroy(connection: PooledConnection): void {
-    this.all.delete(connection);
-    try {
-      connection.close();
-    } catch (error) {
-      this.logger.warn(`Closing DuckDB connection ${connection.id} failed: ${String(error)}`);
-    }
+  private open(): Promise<PooledConnection> {
+    const draining = (): boolean => this.drainPromise !== undefined;
+    return this.connections.open(() => this.recovery.connect(() => this.instance, draining));
   }
 
   private expire(waiter: Waiter): void {
@@ -302,32 +276,22 @@ export class DuckDbPool {
     if (!reopen || this.recovery.inProgress || this.drainPromise) return;
     // A late report from a connection of an instance already replaced says nothing about this one.
     if (reporter.generation !== this.recovery.generation) return;
-    for (const connection of this.all) connection.broken = true;
-    for (const connection of this.idle.splice(0)) this.destroy(connection);
+    for (const connection of this.connections.all) connection.broken = true;
+    this.connections.destroyIdle();
     this.recovery.start(reopen, {
       draining: () => this.drainPromise !== undefined,
       adopt: (instance) => (this.instance = instance),
-      failed: () => {
-        for (let waiter = this.waiters.shift(); waiter; waiter = this.waiters.shift()) {
-          waiter.cancelTimer?.();
-          waiter.reject(new DatabaseUnavailableError({ message: CANNOT_REOPEN }));
-        }
-      },
-      finished: () => {
-        if (this.drainPromise) return this.checkDrained();
-        const missing = this.options.min - this.all.size - this.creating;
-        for (let i = 0; i < missing; i++) this.grow();
-        this.dispatch();
-      },
+      failed: () =>
+        this.waiters.rejectAll(new DatabaseUnavailableError({ message: CANNOT_REOPEN })),
+      finished: () => (this.drainPromise ? this.checkDrained() : this.refill()),
     });
   }
 
   private checkDrained(): void {
     if (!this.drained || this.waiters.length > 0 || this.recovery.inProgress) return;
     // Connections being health-checked come back to idle first.
-    if (this.idle.length < this.all.size || this.creating > 0) return;
-    for (const connection of [...this.all]) this.destroy(connection);
-    this.idle.length = 0;
+    if (this.idle.length < this.connections.all.size || this.connections.creating > 0) return;
+    this.connections.destroyAll();
     const done = this.drained;
     this.drained = undefined;
     done();

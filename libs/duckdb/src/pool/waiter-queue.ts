@@ -1,4 +1,4 @@
-import type { CancelTimer } from './pool-clock';
+import type { CancelTimer, PoolClock } from './pool-clock';
 import type { PooledConnection } from './pooled-connection';
 
 /** A caller waiting for a connection. */
@@ -29,6 +29,22 @@ export class WaiterQueue {
     this.items.push(waiter);
   }
 
+  /**
+   * Queues a caller and answers the promise it waits on; after `timeoutMs` (never when 0) the
+   * clock calls `expire` with it.
+   */
+  enqueue(
+    clock: PoolClock,
+    timeoutMs: number,
+    expire: (waiter: Waiter) => void,
+  ): Promise<PooledConnection> {
+    return new Promise<PooledConnection>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, enqueuedAt: clock.now() };
+      if (timeoutMs > 0) waiter.cancelTimer = clock.setTimeout(() => expire(waiter), timeoutMs);
+      this.push(waiter);
+    });
+  }
+
   /** Takes the oldest waiter, if any. */
   shift(): Waiter | undefined {
     if (this.head >= this.items.length) return undefined;
@@ -40,6 +56,20 @@ export class WaiterQueue {
       this.head = 0;
     }
     return waiter;
+  }
+
+  /** Turns the oldest waiter away with `error`, cancelling its timeout; false when none waits. */
+  rejectNext(error: Error): boolean {
+    const waiter = this.shift();
+    if (!waiter) return false;
+    waiter.cancelTimer?.();
+    waiter.reject(error);
+    return true;
+  }
+
+  /** Turns every waiter away with `error`. */
+  rejectAll(error: Error): void {
+    while (this.rejectNext(error));
   }
 
   /** Removes `waiter` (it gave up); false when it was no longer waiting. */
