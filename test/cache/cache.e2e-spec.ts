@@ -125,6 +125,31 @@ describe.each(CONFIGS)('query cache over HTTP (%s store, %s)', (store, responses
     expect(after.hitRatio).toBeGreaterThan(0);
   });
 
+  it('a write to one usage type keeps the cached lists of the others', async () => {
+    const [mine, other] = [unique('list-mine'), unique('list-other')];
+    await api.create(configBody(mine, 1));
+    const kept = await api.create(configBody(other, 1));
+    const lists = [
+      `${API}/model-configs?usageType=${other}`,
+      `${API}/model-configs?usageType=${other}&enabled=true&limit=10`,
+    ];
+    for (const path of lists) ok(await api.http().get(path));
+    const before = await cacheStats();
+    const [config] = await api.ofUsageType(mine);
+    await api.patch(config.id, { modelName: 'Renamed elsewhere', enabled: false });
+    for (const path of lists) {
+      expect(ok<{ items: ModelConfig[] }>(await api.http().get(path)).items).toEqual([kept]);
+    }
+    const after = await cacheStats();
+    // `ofUsageType` and the PATCH's own read of the config are the only loads.
+    expect(after.hits - before.hits).toBeGreaterThanOrEqual(lists.length);
+    expect(after.misses - before.misses).toBeLessThanOrEqual(2);
+    // The unfiltered list spans usage types: it shows the write at once.
+    const all = await api.list('limit=1000');
+    const changed = all.items.find((item) => item.id === config.id);
+    expect(changed).toEqual(expect.objectContaining({ modelName: 'Renamed elsewhere' }));
+  });
+
   if (store === 'redis') {
     it('reads populate Redis under the app namespace', async () => {
       const client = redisClient as RedisClientType;

@@ -90,7 +90,7 @@ export interface ReadPathOptions {
 
 /**
  * Asserts that every read path reflects exactly `expected` (the configs of `usageType`, in any
- * order) right now: list, get by id (with ETag), grouped (see {@link ReadPathOptions}), usage-type
+ * order) right now: lists (by usage type, enabled, by provider, unfiltered), get by id (with ETag), grouped (see {@link ReadPathOptions}), usage-type
  * summary, active model, fallback chain, model validation, and the models of `provider` (which only
  * this usage type uses).
  */
@@ -109,6 +109,16 @@ export async function expectReadsReflect(
   const page = await api.list(`usageType=${usageType}&limit=1000`);
   expect(page.items).toEqual(sorted);
   expect(page.total).toBe(sorted.length);
+  const enabledPage = await api.list(`usageType=${usageType}&enabled=true&limit=1000`);
+  expect(enabledPage.items).toEqual(sorted.filter((config) => config.enabled));
+  // Lists that span usage types: by provider, and unfiltered.
+  const mine = (items: ModelConfig[]) => items.filter((config) => config.usageType === usageType);
+  const ofProvider = await api.list(`provider=${provider}&limit=1000`);
+  if (ofProvider.total <= 1000) {
+    expect(mine(ofProvider.items)).toEqual(sorted.filter((config) => config.provider === provider));
+  }
+  const everything = await api.list('limit=1000');
+  if (everything.total <= 1000) expect(mine(everything.items)).toEqual(sorted);
 
   for (const config of sorted) {
     const res = await http.get(`${API}/model-configs/${config.id}`);

@@ -92,9 +92,9 @@ export async function createApp(
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
-  if (config.apiKey === undefined) {
+  if (config.apiKeys.length === 0) {
     new Logger('Auth').warn(
-      'API_KEY is not set: writes under /api/v1 are open to anyone who can reach the port.',
+      'API_KEY and API_KEYS are not set: writes under /api/v1 are open to anyone who can reach the port.',
     );
   }
   return { app, config };

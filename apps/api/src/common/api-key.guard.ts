@@ -1,26 +1,36 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { ApiKeyEntry } from '../config/app-config';
 import { ApiError } from './api-error';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
+const ACTOR = Symbol('apiKeyLabel');
+
+/** The label of the API key that authorized `request` (undefined: none needed or given). */
+export function actorOf(request: object): string | undefined {
+  return (request as { [ACTOR]?: string })[ACTOR];
+}
+
 /**
  * Protects writes: when an API key is configured, every non-GET request under `/api/v1` needs
- * `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time. A key in the
- * query string is ignored. Without a key configured every request passes.
+ * `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time with every
+ * configured key. The matching key's label is the request's actor ({@link actorOf}), which the
+ * history records. A key in the query string is ignored. Without a key configured every request
+ * passes.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly expected: Buffer | undefined;
+  private readonly expected: { label: string; digest: Buffer }[];
 
-  constructor(apiKey: string | undefined) {
-    this.expected = apiKey === undefined ? undefined : digest(apiKey);
+  constructor(apiKeys: readonly ApiKeyEntry[]) {
+    this.expected = apiKeys.map(({ label, key }) => ({ label, digest: digest(key) }));
   }
 
   canActivate(context: ExecutionContext): boolean {
     const expected = this.expected;
-    if (!expected) return true;
+    if (expected.length === 0) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     // The matched route's pattern, not the raw URL: the router decodes `/%61pi/v1/…` to `/api/v1/…`.
     const route = request.routeOptions?.url ?? request.url;
@@ -35,10 +45,16 @@ export class ApiKeyGuard implements CanActivate {
     }
     const header = request.headers['x-api-key'];
     if (typeof header === 'string') candidates.push(header);
-    // Compare every candidate, so the time taken does not reveal which header matched.
-    let ok = false;
-    for (const candidate of candidates) ok = timingSafeEqual(digest(candidate), expected) || ok;
-    if (!ok) throw new ApiError(401, 'UNAUTHORIZED', 'A valid API key is required for writes.');
+    // Compare every candidate with every key, so the time taken does not reveal which matched.
+    let label: string | undefined;
+    for (const candidate of candidates) {
+      const given = digest(candidate);
+      for (const key of expected) if (timingSafeEqual(given, key.digest)) label ??= key.label;
+    }
+    if (label === undefined) {
+      throw new ApiError(401, 'UNAUTHORIZED', 'A valid API key is required for writes.');
+    }
+    (request as { [ACTOR]?: string })[ACTOR] = label;
     return true;
   }
 }

@@ -31,14 +31,26 @@ export interface AppConfig {
   };
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number };
-  apiKey?: string;
+  /**
+   * Keys that authorize writes, each with the label the history records as its actor (never the
+   * key): `API_KEYS=label:key,…`, and `API_KEY` as the key labelled `default`. Empty: writes open.
+   */
+  apiKeys: ApiKeyEntry[];
   rateLimitPerMinute?: number;
+  /** `HISTORY_RETENTION_DAYS`: history rows older than this are pruned; unset keeps all. */
+  historyRetentionDays?: number;
   seedOnEmpty: boolean;
   logLevel: LogLevel;
   /** Largest accepted request body, in bytes (1 MiB). */
   bodyLimit: number;
   /** `HTTP_REQUEST_TIMEOUT_MS`: a request not fully received by then is answered 408 and closed. */
   requestTimeoutMs: number;
+}
+
+/** One API key and the label that names whoever holds it. */
+export interface ApiKeyEntry {
+  label: string;
+  key: string;
 }
 
 /** A malformed environment variable; the message names it. */
@@ -134,6 +146,35 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** `API_KEY` (labelled `default`) and `API_KEYS=label:key,…`; keys ≥ 8 characters, no spaces. */
+function apiKeysOf(env: Env): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  const single = env.API_KEY === undefined || env.API_KEY === '' ? undefined : env.API_KEY;
+  if (single !== undefined) {
+    if (single.length < 8 || /\s/.test(single)) {
+      throw new ConfigError('API_KEY must be at least 8 characters without spaces');
+    }
+    entries.push({ label: 'default', key: single });
+  }
+  const list = read(env, 'API_KEYS');
+  for (const item of list === undefined ? [] : list.split(',')) {
+    const separator = item.indexOf(':');
+    const [label, key] = [item.slice(0, separator).trim(), item.slice(separator + 1).trim()];
+    if (separator < 0 || !LABEL.test(label) || key.length < 8 || /\s/.test(key)) {
+      throw new ConfigError(
+        'API_KEYS must be label:key pairs separated by commas (label [A-Za-z0-9_.-], key ≥ 8 characters without spaces)',
+      );
+    }
+    if (entries.some((entry) => entry.label === label)) {
+      throw new ConfigError(`API_KEYS names the label "${label}" twice`);
+    }
+    entries.push({ label, key });
+  }
+  return entries;
+}
+
 /**
  * Validates the environment (API.md §4) into an {@link AppConfig}.
  * @throws ConfigError naming the first malformed variable.
@@ -142,10 +183,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const host = read(env, 'HOST') ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(host))
     throw new ConfigError(`HOST must be a host name or address, got "${host}"`);
-  const apiKey = env.API_KEY === undefined || env.API_KEY === '' ? undefined : env.API_KEY;
-  if (apiKey !== undefined && (apiKey.length < 8 || /\s/.test(apiKey))) {
-    throw new ConfigError('API_KEY must be at least 8 characters without spaces');
-  }
+  const apiKeys = apiKeysOf(env);
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host,
@@ -166,7 +204,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       failureThreshold: int(env, 'BREAKER_FAILURE_THRESHOLD', 5, 1, 1000),
       resetTimeoutMs: int(env, 'BREAKER_RESET_TIMEOUT_MS', 30_000, 1, 3_600_000),
     },
-    apiKey,
+    apiKeys,
+    historyRetentionDays: optionalInt(env, 'HISTORY_RETENTION_DAYS', 1, 36_500),
     rateLimitPerMinute: optionalInt(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000),
     seedOnEmpty: bool(env, 'SEED_ON_EMPTY', true),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -34,13 +34,19 @@ import {
 } from './dto/model-config.dto';
 import { IdParams, ListModelConfigsQuery, SlotParams } from './dto/params.dto';
 import { ModelConfigsService } from './model-configs.service';
+import { RestoreService } from './restore.service';
+import { RestoreVersionParams } from '../history/history.dto';
 
 /** CRUD, bulk, seed and reset of ModelConfigs (API.md §2). */
 @ApiTags('model-configs')
 @Controller(`${API_PREFIX}/model-configs`)
 export class ModelConfigsController {
-  constructor(private readonly service: ModelConfigsService) {}
+  constructor(
+    private readonly service: ModelConfigsService,
+    private readonly restorer: RestoreService,
+  ) {}
 
+  @CacheResponse()
   @Get()
   @ApiOkResponse({
     description: '{items, total, limit, offset}, ordered by usageType then priority',
@@ -129,6 +135,27 @@ export class ModelConfigsController {
     @Headers('if-match') ifMatch: string | undefined,
   ): Promise<void> {
     await this.service.remove(id, parseIfMatch(ifMatch));
+  }
+
+  @Post(':id/restore/:version')
+  @ApiWrite()
+  @ApiIfMatch()
+  @ApiOkResponse({ description: 'Restored: the old content as a new version (or unchanged)' })
+  @ApiCreatedResponse({ description: 'A deleted config created again under its id' })
+  @ApiNotFoundResponse({ description: 'NOT_FOUND: no such version in the history' })
+  @ApiPreconditionFailedResponse({ description: 'VERSION_MISMATCH' })
+  async restore(
+    @Param() { id, version }: RestoreVersionParams,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { created, config } = await this.restorer.restoreConfig(
+      id,
+      version,
+      parseIfMatch(ifMatch),
+    );
+    void reply.code(created ? 201 : 200);
+    return withEtag(reply, config);
   }
 
   @Put('by-slot/:usageType/:priority')

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { HistoryModule } from '../history/history.module';
 import { ModelConfigsController } from './model-configs.controller';
 import { ModelConfigsRepository } from './model-configs.repository';
 import { ModelConfigsService } from './model-configs.service';
+import { RestoreService } from './restore.service';
 import { UsageTypeChainController } from './usage-type-chain.controller';
 
 /**
@@ -10,8 +12,9 @@ import { UsageTypeChainController } from './usage-type-chain.controller';
  * which the read side (`UsageTypesModule`) queries.
  */
 @Module({
+  imports: [HistoryModule],
   controllers: [ModelConfigsController, UsageTypeChainController],
-  providers: [ModelConfigsRepository, ModelConfigsService],
+  providers: [ModelConfigsRepository, ModelConfigsService, RestoreService],
   exports: [ModelConfigsRepository],
 })
 export class ModelConfigsModule {}

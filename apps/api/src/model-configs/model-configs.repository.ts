@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DuckDbClient } from '@lib/duckdb';
 import { QueryCache } from '@lib/query-cache';
+import { HistoryRepository } from '../history/history.repository';
 import type {
   ListFilter,
   ModelConfig,
   ModelConfigFields,
   UsageTypeSummary,
 } from './model-config.types';
+import type { ConfigChange } from '../history/history.types';
 import { MODEL_CONFIG_SQL, type ModelConfigRow, toModelConfig } from './model-configs.sql';
 
 /**
@@ -24,7 +26,7 @@ const TAG = {
   id: (id: string) => `id:${id}`,
   /** Every by-id entry: for writes that delete many rows at once. */
   ids: 'ids',
-  /** The grouped list of full configs. */
+  /** Every list of full configs across usage types: grouped, unfiltered pages. */
   grouped: 'grouped',
   /** Lists of model ids and counts: usage-type summary, provider models. */
   structure: 'structure',
@@ -48,7 +50,8 @@ const usageTypeTags = (usageType: string) => [
 ];
 
 /** Cache keys; user values are JSON-encoded so no two keys can collide. */
-const key = (kind: string, ...parts: string[]) => `${kind}:${JSON.stringify(parts)}`;
+const key = (kind: string, ...parts: (string | number | boolean | null)[]) =>
+  `${kind}:${JSON.stringify(parts)}`;
 
 /**
  * Every SQL statement about `model_configs`. Each read is one parameterized statement (prepared
@@ -60,20 +63,31 @@ export class ModelConfigsRepository {
   constructor(
     private readonly db: DuckDbClient,
     private readonly cache: QueryCache,
+    private readonly history: HistoryRepository,
   ) {}
 
-  /** A page of configs ordered by usage type and priority, and the total matching the filter. */
-  async list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
-    const params = [filter.usageType ?? null, filter.provider ?? null, filter.enabled ?? null];
-    const rows = await this.db.query<ModelConfigRow & { total: number }>(MODEL_CONFIG_SQL.list, [
-      ...params,
-      filter.limit,
-      filter.offset,
-    ]);
-    if (rows.length > 0) return { items: rows.map(toModelConfig), total: rows[0].total };
-    // An empty page (an offset past the data) still reports the total.
-    const count = await this.db.queryOne<{ total: number }>(MODEL_CONFIG_SQL.listTotal, params);
-    return { items: [], total: count?.total ?? 0 };
+  /**
+   * A page of configs ordered by usage type and priority, and the total matching the filter
+   * (cached). A page of one usage type carries only that usage type's tag, so a write elsewhere
+   * keeps it; any other page spans usage types and goes with every write (the grouped tag).
+   */
+  list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
+    const { usageType, provider, enabled, limit, offset } = filter;
+    const params = [usageType ?? null, provider ?? null, enabled ?? null];
+    return this.cache.getOrLoad(
+      key('list', ...params, limit, offset),
+      async () => {
+        const rows = await this.db.query<ModelConfigRow & { total: number }>(
+          MODEL_CONFIG_SQL.list,
+          [...params, limit, offset],
+        );
+        if (rows.length > 0) return { items: rows.map(toModelConfig), total: rows[0].total };
+        // An empty page (an offset past the data) still reports the total.
+        const count = await this.db.queryOne<{ total: number }>(MODEL_CONFIG_SQL.listTotal, params);
+        return { items: [], total: count?.total ?? 0 };
+      },
+      { tags: [usageType === undefined ? TAG.grouped : TAG.configs(usageType)] },
+    );
   }
 
   /** Every config, ordered by usage type and priority (cached). */
@@ -191,19 +205,47 @@ export class ModelConfigsRepository {
       ...values(fields),
       now,
     ]);
+    const config = toModelConfig(row as ModelConfigRow);
+    await this.history.record([{ action: 'create', before: null, after: config }], now);
     await this.cache.invalidate(usageTypeTags(fields.usageType));
-    return toModelConfig(row as ModelConfigRow);
+    return config;
+  }
+
+  /**
+   * Inserts whole configs (ids, versions and times as given) in one statement, recording each as
+   * `changes` says (a create unless given); returns them by priority.
+   */
+  async insertRows(
+    configs: readonly ModelConfig[],
+    changes: readonly ConfigChange[] = configs.map((after) => ({
+      action: 'create',
+      before: null,
+      after,
+    })),
+    now = new Date(),
+  ): Promise<ModelConfig[]> {
+    if (configs.length === 0) return [];
+    const rows = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.insertRows, [
+      JSON.stringify(configs.map(toRowJson)),
+    ]);
+    await this.history.record(changes, now);
+    await this.cache.invalidate(
+      [...new Set(configs.map((c) => c.usageType))].flatMap(usageTypeTags),
+    );
+    return rows.map(toModelConfig).sort((a, b) => a.priority - b.priority);
   }
 
   /** Inserts a default config unless its slot is taken; returns whether it did. */
   async insertIfSlotFree(fields: ModelConfigFields, now = new Date()): Promise<boolean> {
-    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.insertIfSlotFree, [
+    const row = await this.db.queryOne<ModelConfigRow>(MODEL_CONFIG_SQL.insertIfSlotFree, [
       randomUUID(),
       ...values(fields),
       now,
     ]);
-    if (rowsChanged > 0) await this.cache.invalidate(usageTypeTags(fields.usageType));
-    return rowsChanged > 0;
+    if (!row) return false;
+    await this.history.record([{ action: 'create', before: null, after: toModelConfig(row) }], now);
+    await this.cache.invalidate(usageTypeTags(fields.usageType));
+    return true;
   }
 
   /**
@@ -221,6 +263,9 @@ export class ModelConfigsRepository {
       ...values(fields),
       now,
     ]);
+    const updated = row && toModelConfig(row);
+    if (updated)
+      await this.history.record([{ action: 'update', before: current, after: updated }], now);
     const structural = STRUCTURAL.some((field) => current[field] !== fields[field]);
     await this.cache.invalidate(
       structural
@@ -231,29 +276,76 @@ export class ModelConfigsRepository {
           ]
         : [TAG.id(current.id), TAG.configs(current.usageType), TAG.grouped],
     );
-    return row && toModelConfig(row);
+    return updated;
   }
 
   /** Deletes a config; returns whether it existed. */
   async delete(config: ModelConfig): Promise<boolean> {
-    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.delete, [config.id]);
+    const deleted = await this.deleteReturning(MODEL_CONFIG_SQL.delete, [config.id]);
     await this.cache.invalidate([TAG.id(config.id), ...usageTypeTags(config.usageType)]);
-    return rowsChanged > 0;
+    return deleted.length > 0;
   }
 
-  /** Deletes every config of a usage type; returns how many. */
-  async deleteUsageType(usageType: string): Promise<number> {
-    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
+  /** Deletes every config of a usage type; returns them. */
+  async deleteUsageType(usageType: string): Promise<ModelConfig[]> {
+    const deleted = await this.deleteReturning(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
     await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
-    return rowsChanged;
+    return deleted;
+  }
+
+  /** The configs of a usage type by priority (uncached: writes use it). */
+  async ofUsageType(usageType: string): Promise<ModelConfig[]> {
+    const rows = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.ofUsageType, [usageType]);
+    return rows.map(toModelConfig);
+  }
+
+  /**
+   * Replaces every config of `usageType` with `rows` (whole configs), recording `changes`: the
+   * caller knows which rows are updates, creates and deletes.
+   */
+  async replaceUsageType(
+    usageType: string,
+    rows: readonly ModelConfig[],
+    changes: readonly ConfigChange[],
+  ): Promise<void> {
+    await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]);
+    if (rows.length > 0) {
+      await this.db.execute(MODEL_CONFIG_SQL.insertRows, [JSON.stringify(rows.map(toRowJson))]);
+    }
+    await this.history.record(changes);
+    await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
   }
 
   /** Deletes every config; returns how many. */
   async deleteAll(): Promise<number> {
-    const { rowsChanged } = await this.db.execute(MODEL_CONFIG_SQL.deleteAll);
+    const deleted = await this.deleteReturning(MODEL_CONFIG_SQL.deleteAll, []);
     await this.cache.invalidateAll();
-    return rowsChanged;
+    return deleted.length;
   }
+
+  /** Runs a `DELETE … RETURNING` and records a delete for every row it removed. */
+  private async deleteReturning(sql: string, params: string[]): Promise<ModelConfig[]> {
+    const deleted = (await this.db.query<ModelConfigRow>(sql, params)).map(toModelConfig);
+    await this.history.record(deleted.map((before) => ({ action: 'delete', before, after: null })));
+    return deleted;
+  }
+}
+
+/** A whole config as one row of `insertRows`' JSON array. */
+function toRowJson(config: ModelConfig): Record<string, string | number | boolean> {
+  return {
+    id: config.id,
+    usage_type: config.usageType,
+    priority: config.priority,
+    model_id: config.modelId,
+    model_name: config.modelName,
+    provider: config.provider,
+    parameters: JSON.stringify(config.parameters),
+    enabled: config.enabled,
+    version: config.version,
+    created_at: config.createdAt,
+    updated_at: config.updatedAt,
+  };
 }
 
 /** The writable fields as statement parameters `$2..$8`, in column order. */

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { withoutUndefined } from '@lib/common';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConstraintViolationError, TransactionConflictError } from '@lib/duckdb';
 import { Transactional } from '@lib/transactions';
 import { ApiError } from '../common/api-error';
+import { RecordedAs } from '../history/change-context';
 import { type IfMatch, matchesVersion } from '../common/if-match';
 import { APP_CONFIG } from '../config/config.constants';
 import type { AppConfig } from '../config/app-config';
@@ -73,12 +75,14 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     return config;
   }
 
+  @RecordedAs('create')
   @Transactional()
   create(dto: CreateModelConfigDto): Promise<ModelConfig> {
     return this.repository.insert(withDefaults(dto));
   }
 
   /** Applies a partial change under `If-Match`; an empty change returns the config as it is. */
+  @RecordedAs('update')
   @Transactional()
   async update(
     id: string,
@@ -94,6 +98,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     return updated;
   }
 
+  @RecordedAs('delete')
   @Transactional()
   async remove(id: string, ifMatch: IfMatch | undefined): Promise<void> {
     const current = await this.get(id);
@@ -102,6 +107,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   }
 
   /** Creates or replaces the config in one slot. */
+  @RecordedAs('upsert')
   async upsertSlot(
     usageType: string,
     priority: number,
@@ -152,6 +158,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     return { created: false, config: updated };
   }
 
+  @RecordedAs('delete')
   @Transactional()
   async deleteSlot(usageType: string, priority: number): Promise<void> {
     const current = await this.repository.findBySlot(usageType, priority);
@@ -160,6 +167,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   }
 
   /** Creates every item or none. */
+  @RecordedAs('bulk')
   @Transactional()
   async bulkCreate(items: CreateModelConfigDto[]): Promise<ModelConfig[]> {
     const now = new Date();
@@ -169,6 +177,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   }
 
   /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
+  @RecordedAs('chain')
   replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
     // Concurrent first chains of an empty usage type: the losers' INSERTs fail at COMMIT as a
     // unique violation (there was nothing to delete, so no write-write conflict); rerun them.
@@ -179,19 +188,20 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   private async replaceChainOnce(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
     await this.repository.deleteUsageType(usageType);
     const now = new Date();
-    const created: ModelConfig[] = [];
-    for (const [index, item] of items.entries()) {
-      created.push(
-        await this.repository.insert(
-          withDefaults({ ...item, usageType, priority: index + 1 }),
-          now,
-        ),
-      );
-    }
-    return created;
+    const at = now.toISOString();
+    // One statement for the whole chain, however long.
+    const configs = items.map((item, index) => ({
+      id: randomUUID(),
+      ...withDefaults({ ...item, usageType, priority: index + 1 }),
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    }));
+    return this.repository.insertRows(configs, undefined, now);
   }
 
   /** Inserts each default config whose slot is free. */
+  @RecordedAs('seed')
   @Transactional()
   async seed(): Promise<{ inserted: number }> {
     let inserted = 0;
@@ -203,6 +213,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   }
 
   /** Deletes every config and seeds the defaults, in one transaction. */
+  @RecordedAs('reset')
   @Transactional()
   async reset(): Promise<{ deleted: number; inserted: number }> {
     const deleted = await this.repository.deleteAll();

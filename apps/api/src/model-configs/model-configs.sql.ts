@@ -87,7 +87,20 @@ export const MODEL_CONFIG_SQL = {
   /** `insertIfSlotFree`: as `insert`, unless the `(usage_type, priority)` slot is taken. */
   insertIfSlotFree: `INSERT INTO model_configs (${COLUMNS})
        SELECT $1, $2, $3, $4, $5, $6, $7::JSON, $8, 1, $9::TIMESTAMP, $9::TIMESTAMP
-       WHERE NOT EXISTS (SELECT 1 FROM model_configs WHERE usage_type = $2 AND priority = $3)`,
+       WHERE NOT EXISTS (SELECT 1 FROM model_configs WHERE usage_type = $2 AND priority = $3)
+       RETURNING ${COLUMNS}`,
+  /**
+   * `insertRows`: whole rows (ids, versions and times included) from one JSON array `$1`: a
+   * chain of any length in one statement. Values stay parameters; `parameters` is JSON text.
+   */
+  insertRows: `INSERT INTO model_configs (${COLUMNS})
+       SELECT id, usage_type, priority, model_id, model_name, provider, parameters::JSON, enabled,
+         version, created_at::TIMESTAMP, updated_at::TIMESTAMP
+       FROM (SELECT unnest(from_json($1::JSON, '[{"id":"VARCHAR","usage_type":"VARCHAR",
+         "priority":"INTEGER","model_id":"VARCHAR","model_name":"VARCHAR","provider":"VARCHAR",
+         "parameters":"VARCHAR","enabled":"BOOLEAN","version":"INTEGER","created_at":"VARCHAR",
+         "updated_at":"VARCHAR"}]'), recursive := true))
+       RETURNING ${COLUMNS}`,
   /** `update`: every writable field of row `$1` if its version is still `$2`, returned. */
   update: `UPDATE model_configs SET usage_type = $3, priority = $4, model_id = $5, model_name = $6,
          provider = $7, parameters = $8::JSON, enabled = $9, version = version + 1,
@@ -95,9 +108,13 @@ export const MODEL_CONFIG_SQL = {
        WHERE id = $1 AND version = $2
        RETURNING ${COLUMNS}`,
   /** `delete`: one config by id (`$1`). */
-  delete: 'DELETE FROM model_configs WHERE id = $1',
+  delete: `DELETE FROM model_configs WHERE id = $1 RETURNING ${COLUMNS}`,
   /** `deleteUsageType`: every config of usage type `$1`. */
-  deleteUsageType: 'DELETE FROM model_configs WHERE usage_type = $1',
+  deleteUsageType: `DELETE FROM model_configs WHERE usage_type = $1 RETURNING ${COLUMNS}`,
+  /** `replaceUsageType`: every config of usage type `$1`, whose deletes the caller records. */
+  clearUsageType: 'DELETE FROM model_configs WHERE usage_type = $1',
+  /** `ofUsageType`: the configs of usage type `$1` by priority (uncached: writes use it). */
+  ofUsageType: `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 ORDER BY priority`,
   /** `deleteAll`: every config. */
-  deleteAll: 'DELETE FROM model_configs',
+  deleteAll: `DELETE FROM model_configs RETURNING ${COLUMNS}`,
 } as const;

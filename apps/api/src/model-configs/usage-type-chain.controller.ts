@@ -1,20 +1,33 @@
-import { Body, Controller, Param, Put } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { API_PREFIX, ApiWrite } from '../common/api-docs';
+import { Body, Controller, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPreconditionFailedResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { API_PREFIX, ApiIfMatch, ApiWrite } from '../common/api-docs';
+import { parseIfMatch } from '../common/if-match';
+import { RestoreAtQuery } from '../history/history.dto';
+import { RestoreService } from './restore.service';
 import { ReplaceChainDto } from './dto/model-config.dto';
 import { UsageTypeParams } from './dto/params.dto';
 import type { ModelConfig } from './model-config.types';
 import { ModelConfigsService } from './model-configs.service';
 
 /**
- * `PUT /usage-types/:usageType/chain` (API.md §2): the one write under `/usage-types`. It lives on
+ * `PUT /usage-types/:usageType/chain` and `POST /usage-types/:usageType/restore` (API.md §2): the
+ * writes under `/usage-types`. It lives on
  * the write side, beside {@link ModelConfigsService} that performs it; the reads under the same
  * path belong to `UsageTypesModule`.
  */
 @ApiTags('usage-types')
 @Controller(`${API_PREFIX}/usage-types`)
 export class UsageTypeChainController {
-  constructor(private readonly service: ModelConfigsService) {}
+  constructor(
+    private readonly service: ModelConfigsService,
+    private readonly restorer: RestoreService,
+  ) {}
 
   /** Replaces the usage type's configs, atomically, with `items` at priorities 1..n. */
   @Put(':usageType/chain')
@@ -27,5 +40,22 @@ export class UsageTypeChainController {
     @Body() dto: ReplaceChainDto,
   ): Promise<{ usageType: string; items: ModelConfig[] }> {
     return { usageType, items: await this.service.replaceChain(usageType, dto.items) };
+  }
+
+  /** Puts the usage type's chain back as it was at `at`, atomically, as new versions. */
+  @Post(':usageType/restore')
+  @HttpCode(200)
+  @ApiWrite()
+  @ApiIfMatch()
+  @ApiOkResponse({ description: '{usageType, items}: the chain as it was at `at`' })
+  @ApiNotFoundResponse({ description: 'NOT_FOUND: no history of the usage type at that time' })
+  @ApiPreconditionFailedResponse({ description: 'VERSION_MISMATCH: the chain changed since' })
+  async restore(
+    @Param() { usageType }: UsageTypeParams,
+    @Query() { at }: RestoreAtQuery,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<{ usageType: string; items: ModelConfig[] }> {
+    const items = await this.restorer.restoreChain(usageType, new Date(at), parseIfMatch(ifMatch));
+    return { usageType, items };
   }
 }

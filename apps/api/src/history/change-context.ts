@@ -1,0 +1,60 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+/** The kinds of change the history records (API.md §2, History): the operation that made it. */
+export type HistoryOperation =
+  | 'create'
+  | 'update'
+  | 'upsert'
+  | 'delete'
+  | 'bulk'
+  | 'chain'
+  | 'seed'
+  | 'reset'
+  | 'restore'
+  | 'import';
+
+/** Who changes configs and why: carried to the history rows without a parameter passed down. */
+export interface ChangeContext {
+  /** The label of the API key that authorized the change (`API_KEYS`), `cli`, `system`, or null. */
+  readonly actor: string | null;
+  /** The HTTP request's id (`X-Request-Id`), if the change came over HTTP. */
+  readonly requestId: string | null;
+  /** Set by {@link RecordedAs}: the outermost operation wins. */
+  readonly operation?: HistoryOperation;
+  /** One id per operation: every history row it writes shares it. */
+  readonly changeSet?: string;
+}
+
+const storage = new AsyncLocalStorage<ChangeContext>();
+
+/** The change context of the current async context; `system` when none was set. */
+export function currentChange(): ChangeContext {
+  return storage.getStore() ?? { actor: 'system', requestId: null };
+}
+
+/** Runs `fn` on behalf of `actor` (e.g. an HTTP request's API key label, or `cli`). */
+export function runAsActor<T>(actor: string | null, requestId: string | null, fn: () => T): T {
+  return storage.run({ actor, requestId }, fn);
+}
+
+/**
+ * Names the operation a service method performs, for the history rows its writes record; nested
+ * calls keep the outermost name and change set (a chain restore's deletes are a `restore`).
+ *
+ * @example
+ * @RecordedAs('chain') @Transactional() replaceChain(…) { … }
+ */
+export function RecordedAs(operation: HistoryOperation): MethodDecorator {
+  return (_target, _key, descriptor: PropertyDescriptor) => {
+    const original = descriptor.value as (...args: unknown[]) => unknown;
+    descriptor.value = function (this: unknown, ...args: unknown[]) {
+      const context = currentChange();
+      if (context.operation) return original.apply(this, args);
+      const scoped = { ...context, operation, changeSet: randomUUID() };
+      return storage.run(scoped, () => original.apply(this, args));
+    };
+    Object.defineProperty(descriptor.value, 'name', { value: original.name });
+    return descriptor;
+  };
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { HistoryController } from './history.controller';
+import { HistoryPruner } from './history.pruner';
+import { HistoryRepository } from './history.repository';
+
+/**
+ * The change history of ModelConfigs: the table's repository (whose `record` the write side calls
+ * inside each change's transaction), the read routes and the retention pruner.
+ */
+@Module({
+  controllers: [HistoryController],
+  providers: [HistoryRepository, HistoryPruner],
+  exports: [HistoryRepository],
+})
+export class HistoryModule {}

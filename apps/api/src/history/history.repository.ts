@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DuckDbClient } from '@lib/duckdb';
+import type { ModelConfig } from '../model-configs/model-config.types';
+import { currentChange } from './change-context';
+import { HISTORY_SQL } from './history.sql';
+import type { ConfigChange, HistoryEntry, HistoryPage } from './history.types';
+
+/** Whose history a page lists. */
+export type HistorySubject = { configId: string } | { usageType: string };
+
+/**
+ * The `model_config_history` table. `record` runs in the caller's ambient transaction (the
+ * repository's writes call it), so a rolled-back change leaves no history.
+ */
+@Injectable()
+export class HistoryRepository {
+  constructor(private readonly db: DuckDbClient) {}
+
+  /** Writes one row per change, in one statement, under the current {@link currentChange}. */
+  async record(changes: readonly ConfigChange[], now = new Date()): Promise<void> {
+    if (changes.length === 0) return;
+    const context = currentChange();
+    const rows = changes.map(({ action, before, after }) => {
+      const config = (after ?? before) as ModelConfig;
+      return {
+        config_id: config.id,
+        usage_type: config.usageType,
+        priority: config.priority,
+        version: config.version,
+        action,
+        before: before && JSON.stringify(before),
+        after: after && JSON.stringify(after),
+      };
+    });
+    await this.db.execute(HISTORY_SQL.record, [
+      context.changeSet ?? randomUUID(),
+      context.operation ?? 'update',
+      context.actor,
+      context.requestId,
+      now,
+      JSON.stringify(rows),
+    ]);
+  }
+
+  /** A page of `subject`'s history, newest first, older than `cursor` (a `seq`). */
+  async page(subject: HistorySubject, limit: number, cursor?: number): Promise<HistoryPage> {
+    const [sql, key] =
+      'configId' in subject
+        ? [HISTORY_SQL.ofConfig, subject.configId]
+        : [HISTORY_SQL.ofUsageType, subject.usageType];
+    const rows = await this.db.query<HistoryEntry>(sql, [key, cursor ?? null, limit + 1]);
+    const items = rows.slice(0, limit);
+    const more = rows.length > limit;
+    return { items, nextCursor: more ? String(items[items.length - 1].seq) : null };
+  }
+
+  /** The content config `id` had at `version`, if the history still holds it. */
+  async contentAt(id: string, version: number): Promise<ModelConfig | undefined> {
+    const row = await this.db.queryOne<{ after: ModelConfig }>(HISTORY_SQL.version, [id, version]);
+    return row?.after;
+  }
+
+  /** The highest version config `id` ever had (0: never recorded). */
+  async lastVersion(id: string): Promise<number> {
+    const row = await this.db.queryOne<{ version: number | null }>(HISTORY_SQL.lastVersion, [id]);
+    return row?.version ?? 0;
+  }
+
+  /** The newest seq of `usageType`'s history (0: none): the version a chain restore matches. */
+  async latestSeq(usageType: string): Promise<number> {
+    const row = await this.db.queryOne<{ seq: number | null }>(HISTORY_SQL.latestSeq, [usageType]);
+    return Number(row?.seq ?? 0);
+  }
+
+  /** The configs `usageType` had at `at`, by priority; `undefined` when no history reaches back. */
+  async stateAt(usageType: string, at: Date): Promise<ModelConfig[] | undefined> {
+    const known = await this.db.queryOne<{ n: number }>(HISTORY_SQL.knownAt, [usageType, at]);
+    if (!known?.n) return undefined;
+    const rows = await this.db.query<{ after: ModelConfig }>(HISTORY_SQL.stateAt, [usageType, at]);
+    return rows.map((row) => row.after);
+  }
+
+  /** Deletes rows older than `before`, keeping each live config's newest; returns how many. */
+  async prune(before: Date): Promise<number> {
+    const { rowsChanged } = await this.db.execute(HISTORY_SQL.prune, [before]);
+    return rowsChanged;
+  }
+}

@@ -1,0 +1,55 @@
+/** Every column of a history row, as the API names them. */
+const COLUMNS = `seq, change_set AS "changeSet", config_id AS "configId", usage_type AS "usageType",
+  priority, version, operation, action, before, after, actor, request_id AS "requestId",
+  changed_at AS "changedAt"`;
+
+/** The rows of one change set, as one JSON array (`$6`): one statement however many rows. */
+const CHANGE_ROWS = `(SELECT unnest(from_json($6::JSON, '[{"config_id":"VARCHAR","usage_type":"VARCHAR",
+  "priority":"INTEGER","version":"INTEGER","action":"VARCHAR","before":"VARCHAR","after":"VARCHAR"}]'),
+  recursive := true))`;
+
+/** Rows that concern usage type `$1`: changes in it, and configs moved out of it. */
+const OF_USAGE_TYPE = `(usage_type = $1 OR json_extract_string(before, '$.usageType') = $1)`;
+
+/** Every statement about `model_config_history`; each one parameterized. */
+export const HISTORY_SQL = {
+  /** `record`: `$1` change set, `$2` operation, `$3` actor, `$4` request id, `$5` time. */
+  record: `INSERT INTO model_config_history (change_set, config_id, usage_type, priority, version,
+         operation, action, before, after, actor, request_id, changed_at)
+       SELECT $1, config_id, usage_type, priority, version, $2, action, before::JSON, after::JSON,
+         $3, $4, $5::TIMESTAMP
+       FROM ${CHANGE_ROWS}`,
+  /** A page of config `$1`'s history older than seq `$2` (none: the newest), `$3` rows. */
+  ofConfig: `SELECT ${COLUMNS} FROM model_config_history
+       WHERE config_id = $1 AND ($2::BIGINT IS NULL OR seq < $2::BIGINT)
+       ORDER BY seq DESC LIMIT $3`,
+  /** A page of usage type `$1`'s history older than seq `$2`, `$3` rows. */
+  ofUsageType: `SELECT ${COLUMNS} FROM model_config_history
+       WHERE ${OF_USAGE_TYPE} AND ($2::BIGINT IS NULL OR seq < $2::BIGINT)
+       ORDER BY seq DESC LIMIT $3`,
+  /** The content config `$1` had at version `$2` (the newest row that wrote it). */
+  version: `SELECT after FROM model_config_history
+       WHERE config_id = $1 AND version = $2 AND after IS NOT NULL ORDER BY seq DESC LIMIT 1`,
+  /** The highest version config `$1` ever had. */
+  lastVersion: `SELECT max(version) AS version FROM model_config_history WHERE config_id = $1`,
+  /** The newest seq of usage type `$1` (its chain's ETag), or NULL. */
+  latestSeq: `SELECT max(seq) AS seq FROM model_config_history WHERE ${OF_USAGE_TYPE}`,
+  /** Whether usage type `$1` has any history at or before `$2`. */
+  knownAt: `SELECT count(*) AS n FROM model_config_history
+       WHERE ${OF_USAGE_TYPE} AND changed_at <= $2::TIMESTAMP`,
+  /** The configs usage type `$1` had at time `$2`: each config's newest row by then. */
+  stateAt: `SELECT after FROM (
+         SELECT after, row_number() OVER (PARTITION BY config_id ORDER BY seq DESC) AS newest
+         FROM model_config_history
+         WHERE changed_at <= $2::TIMESTAMP AND config_id IN
+           (SELECT config_id FROM model_config_history WHERE ${OF_USAGE_TYPE}))
+       WHERE newest = 1 AND json_extract_string(after, '$.usageType') = $1
+       ORDER BY json_extract(after, '$.priority')::INTEGER`,
+  /**
+   * `prune`: rows older than `$1`, except the newest row of every live config (so its current
+   * version can always be read and restored).
+   */
+  prune: `DELETE FROM model_config_history WHERE changed_at < $1::TIMESTAMP AND seq NOT IN (
+         SELECT max(h.seq) FROM model_config_history h
+         JOIN model_configs c ON c.id::VARCHAR = h.config_id GROUP BY h.config_id)`,
+} as const;
