@@ -62,7 +62,10 @@ describe('migration checksums', () => {
       await run(`UPDATE schema_migrations SET checksum = 'x' WHERE name = '${MIGRATION_FILE}'`);
       return rows;
     });
-    expect(original.map((row) => row.name)).toEqual([MIGRATION_FILE]);
+    expect(original.map((row) => row.name)).toEqual([
+      MIGRATION_FILE,
+      '0002_create_model_config_history.sql',
+    ]);
     expect(original[0].checksum).toMatch(/^[0-9a-f]{64}$/);
 
     const tampered = await spawnServer({ dbPath });
