@@ -3,6 +3,7 @@ const moduleNameMapper = {
   '^@lib/(common|duckdb|health|transactions|query-cache|resilience|observability)$': '<rootDir>/libs/$1/src',
   // Testing entry points (helpers for specs and e2e tests), like @nestjs/testing.
   '^@lib/(common|transactions|query-cache)/testing$': '<rootDir>/libs/$1/src/testing',
+  '^@model-configs/client$': '<rootDir>/libs/client/src',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 const common = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], moduleNameMapper, transform };

@@ -9,6 +9,7 @@ import { QueryCacheModule, ResponseCacheModule } from '@lib/query-cache';
 import { ResilienceModule, type ResilienceModuleOptions } from '@lib/resilience';
 import { TransactionsModule } from '@lib/transactions';
 import { ApiKeyGuard } from './common/api-key.guard';
+import { ConfigAsCodeModule } from './config-as-code/config-as-code.module';
 import type { AppConfig } from './config/app-config';
 import { APP_CONFIG } from './config/config.constants';
 import { ModelConfigsModule } from './model-configs/model-configs.module';
@@ -124,6 +125,7 @@ export class AppModule {
         MetricsModule.forRoot({ isGlobal: true }),
         ModelConfigsModule,
         UsageTypesModule,
+        ConfigAsCodeModule,
       ],
       providers: [
         { provide: APP_GUARD, useFactory: () => new ApiKeyGuard(config.apiKeys) },

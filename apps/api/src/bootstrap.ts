@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { type LogLevel as NestLogLevel, Logger } from '@nestjs/common';
 import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +10,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { JsonLogger } from '@lib/observability';
 import { DatabaseExceptionHandler } from '@lib/resilience';
 import { AppModule } from './app.module';
+import { errorBody } from './common/api-error';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import {
   clientErrorHandler,
@@ -54,9 +58,60 @@ export function fastifyAdapterOptions(config: AppConfig): FastifyServerOptions {
   };
 }
 
+/** The admin page may load only what the app itself serves (no CDN, no fonts, no frames). */
+const ADMIN_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/**
+ * Where `npm run build` writes the admin page (`dist/admin`): this file runs from
+ * `dist/apps/api/src` when built, from `apps/api/src` under ts-node and Jest.
+ */
+export function defaultAdminDir(): string {
+  const root = resolve(__dirname, '..', '..', '..');
+  return basename(root) === 'dist' ? join(root, 'admin') : join(root, 'dist', 'admin');
+}
+
+/**
+ * Serves the admin page (apps/admin, built by `vite build`) at `/admin/` from `ADMIN_DIST_DIR`
+ * (default {@link defaultAdminDir}); when it is not built, `/admin` answers 404 saying so.
+ * A second `@fastify/static` beside Swagger's `/docs` one, hence `decorateReply: false`.
+ */
+async function serveAdmin(app: NestFastifyApplication, env: NodeJS.ProcessEnv): Promise<void> {
+  const configured = env.ADMIN_DIST_DIR?.trim();
+  const root = configured ? resolve(configured) : defaultAdminDir();
+  const fastify = app.getHttpAdapter().getInstance();
+  if (!existsSync(join(root, 'index.html'))) {
+    const body = errorBody(404, 'NOT_FOUND', 'The admin page is not built: run `npm run build`.');
+    for (const url of ['/admin', '/admin/*']) {
+      fastify.get(url, (_request, reply) => {
+        void reply.status(404).type('application/json; charset=utf-8').send(body);
+      });
+    }
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/admin', // and /admin redirects to /admin/
+    decorateReply: false,
+    redirect: true,
+    cacheControl: false,
+    setHeaders: (response, path) => {
+      void response.header('content-security-policy', ADMIN_CSP);
+      // Hashed file names under assets/ never change; index.html must be revalidated.
+      const hashed = path.startsWith(join(root, 'assets'));
+      void response.header(
+        'cache-control',
+        hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
+  });
+}
+
 /**
  * Builds the whole application for an environment (validated first) without listening: the
- * Fastify adapter with its limits, the global pipe and filter, Swagger at `/docs`. Tests call it
+ * Fastify adapter with its limits, the global pipe and filter, Swagger at `/docs`, the admin page
+ * at `/admin/` (`ADMIN_DIST_DIR`, default `dist/admin`). Tests call it
  * with their own environment; `main.ts` with `process.env`.
  */
 export async function createApp(
@@ -77,6 +132,7 @@ export async function createApp(
   if (config.rateLimitPerMinute !== undefined) {
     await app.register(fastifyRateLimit, rateLimitOptions(config.rateLimitPerMinute));
   }
+  await serveAdmin(app, env);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(app.get(DatabaseExceptionHandler)));
 

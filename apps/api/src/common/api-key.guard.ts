@@ -29,14 +29,25 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const expected = this.expected;
-    if (expected.length === 0) return true;
+    if (this.expected.length === 0) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     // The matched route's pattern, not the raw URL: the router decodes `/%61pi/v1/…` to `/api/v1/…`.
     const route = request.routeOptions?.url ?? request.url;
     if (request.method === 'GET' || request.method === 'HEAD' || !route.startsWith('/api/v1/')) {
       return true;
     }
+    this.authorize(request);
+    return true;
+  }
+
+  /**
+   * Checks `request`'s key whatever its method (a read that a setting protects, such as the
+   * change stream with `EVENTS_REQUIRE_KEY`), and records its label as the actor.
+   * @throws ApiError 401 when keys are configured and none matches.
+   */
+  authorize(request: FastifyRequest): void {
+    const expected = this.expected;
+    if (expected.length === 0) return;
     const candidates: string[] = [];
     const authorization = request.headers.authorization;
     if (typeof authorization === 'string') {
@@ -55,6 +66,5 @@ export class ApiKeyGuard implements CanActivate {
       throw new ApiError(401, 'UNAUTHORIZED', 'A valid API key is required for writes.');
     }
     (request as { [ACTOR]?: string })[ACTOR] = label;
-    return true;
   }
 }

@@ -39,6 +39,17 @@ export interface AppConfig {
   rateLimitPerMinute?: number;
   /** `HISTORY_RETENTION_DAYS`: history rows older than this are pruned; unset keeps all. */
   historyRetentionDays?: number;
+  /** The change stream (API.md §2, Change stream). */
+  events: {
+    /** `EVENTS_HEARTBEAT_MS`: a comment line on every open stream this often. */
+    heartbeatMs: number;
+    /** `EVENTS_REQUIRE_KEY`: streams and the event log need an API key too. */
+    requireKey: boolean;
+    /** `EVENTS_CLIENT_BUFFER_BYTES`: a stream whose unsent output passes this is closed. */
+    clientBufferBytes: number;
+    /** `EVENTS_MAX_CLIENTS`: open streams at most; more get 503. */
+    maxClients: number;
+  };
   seedOnEmpty: boolean;
   logLevel: LogLevel;
   /** Largest accepted request body, in bytes (1 MiB). */
@@ -206,6 +217,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     apiKeys,
     historyRetentionDays: optionalInt(env, 'HISTORY_RETENTION_DAYS', 1, 36_500),
+    events: {
+      heartbeatMs: int(env, 'EVENTS_HEARTBEAT_MS', 15_000, 100, 300_000),
+      requireKey: bool(env, 'EVENTS_REQUIRE_KEY', false),
+      clientBufferBytes: int(
+        env,
+        'EVENTS_CLIENT_BUFFER_BYTES',
+        1024 * 1024,
+        16 * 1024,
+        64 * 1024 * 1024,
+      ),
+      maxClients: int(env, 'EVENTS_MAX_CLIENTS', 10_000, 1, 1_000_000),
+    },
     rateLimitPerMinute: optionalInt(env, 'RATE_LIMIT_PER_MINUTE', 1, 1_000_000),
     seedOnEmpty: bool(env, 'SEED_ON_EMPTY', true),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

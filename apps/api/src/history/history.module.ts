@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
 import { HistoryController } from './history.controller';
 import { HistoryPruner } from './history.pruner';
 import { HistoryRepository } from './history.repository';
@@ -8,6 +9,7 @@ import { HistoryRepository } from './history.repository';
  * inside each change's transaction), the read routes and the retention pruner.
  */
 @Module({
+  imports: [EventsModule],
   controllers: [HistoryController],
   providers: [HistoryRepository, HistoryPruner],
   exports: [HistoryRepository],

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.constants';
 import type { AppConfig } from '../config/app-config';
+import { ChangeLog } from '../events/change-log';
 import { HistoryRepository } from './history.repository';
 
 const DAY_MS = 86_400_000;
@@ -14,8 +15,9 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
 /**
- * Applies `HISTORY_RETENTION_DAYS` at startup and every hour: rows older than the retention go,
- * except the newest row of each live config. Without the setting, history is kept forever.
+ * Applies `HISTORY_RETENTION_DAYS` at startup and every hour: history rows older than the
+ * retention go, except the newest row of each live config, and so do older change events (never
+ * the newest: the ids go on from it). Without the setting, history is kept forever.
  */
 @Injectable()
 export class HistoryPruner implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,6 +26,7 @@ export class HistoryPruner implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly history: HistoryRepository,
+    private readonly changeLog: ChangeLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -42,7 +45,9 @@ export class HistoryPruner implements OnApplicationBootstrap, OnApplicationShutd
     const days = this.config.historyRetentionDays;
     if (days === undefined) return 0;
     try {
-      const pruned = await this.history.prune(new Date(now - days * DAY_MS));
+      const cutoff = new Date(now - days * DAY_MS);
+      const pruned = await this.history.prune(cutoff);
+      await this.changeLog.prune(cutoff);
       if (pruned > 0) this.logger.log(`Pruned ${pruned} history rows older than ${days} days`);
       return pruned;
     } catch (error) {

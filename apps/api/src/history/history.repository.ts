@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DuckDbClient } from '@lib/duckdb';
 import type { ModelConfig } from '../model-configs/model-config.types';
+import { ChangeLog, movedFrom } from '../events/change-log';
 import { currentChange } from './change-context';
 import { HISTORY_SQL } from './history.sql';
 import type { ConfigChange, HistoryEntry, HistoryPage } from './history.types';
@@ -15,7 +16,10 @@ export type HistorySubject = { configId: string } | { usageType: string };
  */
 @Injectable()
 export class HistoryRepository {
-  constructor(private readonly db: DuckDbClient) {}
+  constructor(
+    private readonly db: DuckDbClient,
+    private readonly changeLog: ChangeLog,
+  ) {}
 
   /** Writes one row per change, in one statement, under the current {@link currentChange}. */
   async record(changes: readonly ConfigChange[], now = new Date()): Promise<void> {
@@ -33,14 +37,29 @@ export class HistoryRepository {
         after: after && JSON.stringify(after),
       };
     });
+    const changeSet = context.changeSet ?? randomUUID();
+    const operation = context.operation ?? 'update';
     await this.db.execute(HISTORY_SQL.record, [
-      context.changeSet ?? randomUUID(),
-      context.operation ?? 'update',
+      changeSet,
+      operation,
       context.actor,
       context.requestId,
       now,
       JSON.stringify(rows),
     ]);
+    // Published once the transaction commits (never if it rolls back).
+    this.changeLog.collect(
+      { changeSet, operation, actor: context.actor },
+      changes.map(({ action, before, after }, index) => ({
+        action,
+        configId: rows[index].config_id,
+        usageType: rows[index].usage_type,
+        priority: rows[index].priority,
+        version: rows[index].version,
+        config: after,
+        ...movedFrom(before, after),
+      })),
+    );
   }
 
   /** A page of `subject`'s history, newest first, older than `cursor` (a `seq`). */
