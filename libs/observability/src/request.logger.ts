@@ -9,11 +9,19 @@ import type { LoggingModuleOptions } from './observability.interfaces';
 import { requestIds } from './request-context';
 
 /**
+ * The Fastify route-config flag of long-lived responses (streams): a client leaving ends them
+ * normally. `@RouteConfig({ [LONG_LIVED_ROUTE]: true })` in Nest.
+ */
+export const LONG_LIVED_ROUTE = 'longLived';
+
+/**
  * Request logging in Fastify hooks: every line logged while a request is served carries its
  * `reqId` (an `onRequest` hook runs the rest of the request in an `AsyncLocalStorage` context the
  * logger's mixin reads), and every answered request gets one completion line from an
  * `onResponse` hook, refused ones included (a malformed URL, a URL over the length limit answered
- * by an earlier hook). A client that goes away first gets a `request aborted` line.
+ * by an earlier hook). A client that goes away first gets a `request aborted` line (an `info`
+ * `stream closed` line on routes whose Fastify route config sets {@link LONG_LIVED_ROUTE}, such
+ * as Server-Sent-Event streams).
  *
  * This replaces the pino-http middleware nestjs-pino would install: that builds a redacted child
  * logger for every request behind Fastify's middleware layer, 25–35 µs of CPU per request even
@@ -42,7 +50,11 @@ export class RequestLogger implements OnModuleInit {
       done();
     });
     fastify.addHook('onRequestAbort', (request, done) => {
-      this.log('warn', request, undefined, 'request aborted');
+      // The client ending a stream (a route marked `longLived`) is how streams end: not a warning.
+      const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
+      if (config?.[LONG_LIVED_ROUTE] === true)
+        this.log('info', request, undefined, 'stream closed');
+      else this.log('warn', request, undefined, 'request aborted');
       done();
     });
   }

@@ -35,8 +35,9 @@ const frame = (event: string, data: unknown, id?: number): string =>
 /**
  * The open Server-Sent-Event streams (API.md §2, Change stream). A new client first gets what it
  * missed from the log (`Last-Event-ID` / `since`), then live events, with no gap and no duplicate:
- * it is registered (live events wait for it) before the log is read. A client whose unsent
- * output passes `EVENTS_CLIENT_BUFFER_BYTES` is disconnected, never buffered further.
+ * it is registered (live events wait for it) before the log is read. A client that still has
+ * more than `EVENTS_CLIENT_BUFFER_BYTES` unsent when the next event (or heartbeat) comes is
+ * disconnected, never buffered further.
  */
 @Injectable()
 export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
@@ -158,13 +159,17 @@ export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
     for (const client of this.clients) this.write(client, ': heartbeat\n\n');
   }
 
-  /** Writes, or drops the client once its unsent output passes the bound. */
+  /**
+   * Writes, unless the client still has more than the bound unsent from earlier writes: then it
+   * is dropped. A client that reads holds at most the bound plus one event.
+   */
   private write(client: StreamClient, text: string): void {
     if (!this.clients.has(client)) return;
-    client.response.write(text);
     if (client.response.writableLength > this.config.events.clientBufferBytes) {
       this.drop(client, 'slow');
+      return;
     }
+    client.response.write(text);
   }
 
   private drop(client: StreamClient, reason: string): void {

@@ -6,7 +6,9 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LONG_LIVED_ROUTE } from '@lib/observability';
 import { API_PREFIX } from '../common/api-docs';
 import { ApiError } from '../common/api-error';
 import { ApiKeyGuard } from '../common/api-key.guard';
@@ -35,6 +37,7 @@ export class EventsController {
   }
 
   @Get('events')
+  @RouteConfig({ [LONG_LIVED_ROUTE]: true })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this id' })
   @ApiOkResponse({ description: 'Server-Sent Events: change, ready, reset; a heartbeat comment' })
@@ -49,6 +52,7 @@ export class EventsController {
   }
 
   @Get('usage-types/:usageType/events')
+  @RouteConfig({ [LONG_LIVED_ROUTE]: true })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this id' })
   @ApiOkResponse({ description: 'Server-Sent Events of changes that touch this usage type' })
