@@ -185,7 +185,7 @@ describe('Redis fan-out', () => {
 
   it('a client in redis mode loses nothing when Redis is killed and restarted under load', async () => {
     const ut = unique('redis-mode');
-    const configs = [];
+    const configs: ModelConfig[] = [];
     for (const p of [1, 2, 3]) configs.push(await api.create(configBody(ut, p)));
     const client = await ModelConfigClient.connect({
       url: server.baseUrl,
