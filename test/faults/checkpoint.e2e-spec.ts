@@ -159,7 +159,16 @@ describe('fault: checkpoints during concurrent writes', () => {
       }
     };
     const loops = [...ledgers.map((ledger) => writer(ledger, stop)), checkpointer()];
-    await sleep(RUN_MS);
+    // At least RUN_MS, and on until enough checkpoints of each kind have run (a loaded machine
+    // runs fewer per second), within a hard limit.
+    const started = Date.now();
+    const enough = () =>
+      checkpoints.forced.ok + checkpoints.forced.failed > 20 &&
+      checkpoints.plain.ok + checkpoints.plain.failed > 20 &&
+      writes > 100;
+    while (Date.now() - started < RUN_MS || (!enough() && Date.now() - started < 4 * RUN_MS)) {
+      await sleep(100);
+    }
     running = false;
     await Promise.all(loops);
 

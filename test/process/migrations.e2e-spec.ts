@@ -65,6 +65,7 @@ describe('migration checksums', () => {
     expect(original.map((row) => row.name)).toEqual([
       MIGRATION_FILE,
       '0002_create_model_config_history.sql',
+      '0003_create_model_config_events.sql',
     ]);
     expect(original[0].checksum).toMatch(/^[0-9a-f]{64}$/);
 
