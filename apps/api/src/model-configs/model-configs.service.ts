@@ -171,9 +171,11 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   @Transactional()
   async bulkCreate(items: CreateModelConfigDto[]): Promise<ModelConfig[]> {
     const now = new Date();
-    const created: ModelConfig[] = [];
-    for (const item of items) created.push(await this.repository.insert(withDefaults(item), now));
-    return created;
+    // One statement for every item; a taken slot fails it whole (nothing is stored).
+    const configs = items.map((item) => newConfig(withDefaults(item), now));
+    const stored = await this.repository.insertRows(configs, undefined, now);
+    const byId = new Map(stored.map((config) => [config.id, config]));
+    return configs.map((config) => byId.get(config.id) as ModelConfig);
   }
 
   /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
@@ -188,15 +190,10 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   private async replaceChainOnce(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
     await this.repository.deleteUsageType(usageType);
     const now = new Date();
-    const at = now.toISOString();
     // One statement for the whole chain, however long.
-    const configs = items.map((item, index) => ({
-      id: randomUUID(),
-      ...withDefaults({ ...item, usageType, priority: index + 1 }),
-      version: 1,
-      createdAt: at,
-      updatedAt: at,
-    }));
+    const configs = items.map((item, index) =>
+      newConfig(withDefaults({ ...item, usageType, priority: index + 1 }), now),
+    );
     return this.repository.insertRows(configs, undefined, now);
   }
 
@@ -221,6 +218,12 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     for (const fields of DEFAULT_MODEL_CONFIGS) await this.repository.insert(fields, now);
     return { deleted, inserted: DEFAULT_MODEL_CONFIGS.length };
   }
+}
+
+/** A new config (version 1) with `fields`, created at `now`. */
+function newConfig(fields: ModelConfigFields, now: Date): ModelConfig {
+  const at = now.toISOString();
+  return { id: randomUUID(), ...fields, version: 1, createdAt: at, updatedAt: at };
 }
 
 function changed(current: ModelConfig, next: ModelConfigFields): boolean {
