@@ -19,13 +19,17 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   transactions: async () => (await import('./transactions.bench')).default,
   cache: async () => (await import('./cache.bench')).default,
   soak: async () => (await import('./soak.bench')).default,
+  http: async () => (await import('./http.bench')).default,
+  mix: async () => (await import('./mix.bench')).default,
+  stream: async () => (await import('./stream.bench')).default,
 };
 
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- pool` one (several names allowed);
  * `npm run bench -- --list` lists them with their options. Options are `--key=value`.
  * Exits non-zero on a usage error or a crash, and when `soak` fails its own check (memory growth,
- * a 5xx, a lost write); never because a speed target was missed.
+ * a 5xx, a lost write), `http` meets a non-2xx answer, or `mix` sees this service answer a stale
+ * read after its own write; never because a speed target was missed.
  */
 async function main(): Promise<void> {
   const args = new BenchArgs(process.argv.slice(2));

@@ -11,6 +11,23 @@ export interface HttpRequestSpec {
   /** Request body; every `{{n}}` becomes a number unique within the run. */
   body?: string;
   headers?: Record<string, string>;
+  /**
+   * A label (e.g. `read`, `write`): when any request of a mix has one, the sample also reports
+   * counts and latencies per label ({@link HttpLoadSample.byKind}).
+   */
+  kind?: string;
+}
+
+/** Counts and latencies of one kind of request of a mix (latency from send to last byte). */
+export interface HttpKindSample {
+  requests: number;
+  ok: number;
+  non2xx: number;
+  /** 2xx responses per second of the load's duration. */
+  perSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMeanMs: number;
 }
 
 /** Options of {@link runHttpLoad}. */
@@ -49,6 +66,8 @@ export interface HttpLoadSample {
   clientCpuShare: number;
   /** Share of the machine other processes used in the window. */
   foreignCpuShare: number;
+  /** Per {@link HttpRequestSpec.kind}, when the mix labels its requests. */
+  byKind?: Record<string, HttpKindSample>;
 }
 
 /** The autocannon child: reads its options from stdin, prints START, then one JSON line. */
@@ -60,21 +79,40 @@ process.stdin.on('data', (chunk) => (input += chunk));
 process.stdin.on('end', () => {
   const o = JSON.parse(input);
   const opts = { url: o.url, connections: o.connections, duration: o.durationS, pipelining: 1 };
+  const kinds = o.mix && o.mix.some((s) => s.kind) ? {} : undefined;
   if (o.mix) {
     const mix = o.mix;
     let i = 0;
     let n = 0;
     opts.requests = [{
-      setupRequest: (req) => {
+      setupRequest: (req, context) => {
         const spec = mix[i];
         i = (i + 1) % mix.length;
         const next = Object.assign({}, req, { method: spec.method, path: spec.path });
         next.headers = Object.assign({}, req.headers, spec.headers || {});
         if (spec.body !== undefined) next.body = spec.body.split('{{n}}').join(String(n++));
+        if (kinds) {
+          context.kind = spec.kind || 'other';
+          context.sentAt = performance.now();
+        }
         return next;
       },
+      onResponse: kinds && ((status, body, context) => {
+        const k = kinds[context.kind] || (kinds[context.kind] = { requests: 0, ok: 0, lat: [] });
+        k.requests++;
+        if (status >= 200 && status < 300) {
+          k.ok++;
+          k.lat.push(performance.now() - context.sentAt);
+        }
+      }),
     }];
   }
+  const summarize = (k) => {
+    const lat = k.lat.sort((a, b) => a - b);
+    const at = (q) => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]);
+    const mean = lat.length === 0 ? 0 : lat.reduce((a, b) => a + b, 0) / lat.length;
+    return { requests: k.requests, ok: k.ok, p50: at(0.5), p99: at(0.99), mean };
+  };
   const cpuStart = process.cpuUsage();
   process.stdout.write('START\\n');
   autocannon(opts, (error, r) => {
@@ -87,6 +125,7 @@ process.stdin.on('end', () => {
       requests: r.requests.total, ok: r['2xx'], non2xx: r.non2xx, errors: r.errors,
       timeouts: r.timeouts, duration: r.duration, p50: r.latency.p50, p99: r.latency.p99,
       mean: r.latency.average, cpuUs: cpu.user + cpu.system,
+      byKind: kinds && Object.fromEntries(Object.entries(kinds).map(([n, k]) => [n, summarize(k)])),
     }) + '\\n');
   });
 });
@@ -103,6 +142,7 @@ interface ChildResult {
   p99: number;
   mean: number;
   cpuUs: number;
+  byKind?: Record<string, { requests: number; ok: number; p50: number; p99: number; mean: number }>;
 }
 
 /**
@@ -120,14 +160,7 @@ export function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadSample> {
     });
     let stdout = '';
     let stderr = '';
-    let start:
-      | {
-          machine: number;
-          cpu: NodeJS.CpuUsage;
-          elu: ReturnType<typeof performance.eventLoopUtilization>;
-          at: number;
-        }
-      | undefined;
+    let start: WindowStart | undefined;
     let result: HttpLoadSample | undefined;
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
@@ -144,30 +177,7 @@ export function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadSample> {
       const lines = stdout.split('\n');
       const last = lines.length >= 2 ? lines[lines.length - 2] : '';
       if (start && !result && last.startsWith('{')) {
-        const cpu = process.cpuUsage(start.cpu);
-        const elu = performance.eventLoopUtilization(start.elu);
-        const machineMs = machineBusyMs() - start.machine;
-        const windowMs = performance.now() - start.at;
-        const r = JSON.parse(last) as ChildResult;
-        const ownMs = (cpu.user + cpu.system) / 1000;
-        const clientMs = r.cpuUs / 1000;
-        const capacity = windowMs * os.cpus().length;
-        result = {
-          requests: r.requests,
-          ok: r.ok,
-          non2xx: r.non2xx,
-          errors: r.errors,
-          timeouts: r.timeouts,
-          elapsedMs: r.duration * 1000,
-          perSecond: r.ok / r.duration,
-          latencyP50Ms: r.p50,
-          latencyP99Ms: r.p99,
-          latencyMeanMs: r.mean,
-          serverCpuUsPerRequest: r.requests === 0 ? 0 : (cpu.user + cpu.system) / r.requests,
-          serverEventLoopUtilization: elu.utilization,
-          clientCpuShare: clientMs / capacity,
-          foreignCpuShare: Math.max(0, (machineMs - ownMs - clientMs) / capacity),
-        };
+        result = toSample(JSON.parse(last) as ChildResult, start);
       }
     });
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
@@ -178,4 +188,60 @@ export function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadSample> {
     });
     child.stdin.end(JSON.stringify(options));
   });
+}
+
+/** This process's figures when the child's load began. */
+interface WindowStart {
+  machine: number;
+  cpu: NodeJS.CpuUsage;
+  elu: ReturnType<typeof performance.eventLoopUtilization>;
+  at: number;
+}
+
+/** The child's result with this (the server's) process's own figures since `start`. */
+function toSample(r: ChildResult, start: WindowStart): HttpLoadSample {
+  const cpu = process.cpuUsage(start.cpu);
+  const elu = performance.eventLoopUtilization(start.elu);
+  const machineMs = machineBusyMs() - start.machine;
+  const windowMs = performance.now() - start.at;
+  const ownMs = (cpu.user + cpu.system) / 1000;
+  const clientMs = r.cpuUs / 1000;
+  const capacity = windowMs * os.cpus().length;
+  return {
+    requests: r.requests,
+    ok: r.ok,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    elapsedMs: r.duration * 1000,
+    perSecond: r.ok / r.duration,
+    latencyP50Ms: r.p50,
+    latencyP99Ms: r.p99,
+    latencyMeanMs: r.mean,
+    serverCpuUsPerRequest: r.requests === 0 ? 0 : (cpu.user + cpu.system) / r.requests,
+    serverEventLoopUtilization: elu.utilization,
+    clientCpuShare: clientMs / capacity,
+    foreignCpuShare: Math.max(0, (machineMs - ownMs - clientMs) / capacity),
+    byKind: r.byKind && kindSamples(r.byKind, r.duration),
+  };
+}
+
+/** The child's per-kind figures as {@link HttpKindSample}s over a load of `durationS`. */
+function kindSamples(
+  byKind: NonNullable<ChildResult['byKind']>,
+  durationS: number,
+): Record<string, HttpKindSample> {
+  const out: Record<string, HttpKindSample> = {};
+  for (const [kind, k] of Object.entries(byKind)) {
+    out[kind] = {
+      requests: k.requests,
+      ok: k.ok,
+      non2xx: k.requests - k.ok,
+      perSecond: k.ok / durationS,
+      latencyP50Ms: k.p50,
+      latencyP99Ms: k.p99,
+      latencyMeanMs: k.mean,
+    };
+  }
+  return out;
 }
