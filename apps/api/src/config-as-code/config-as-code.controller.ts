@@ -50,7 +50,7 @@ export class ConfigAsCodeController {
   /** Every config without server fields, in a stable order: two exports of one state are equal. */
   @Get('export')
   @ApiOperation({ summary: 'Export every config as a JSON or YAML document' })
-  @ApiProduces(EXPORT_CONTENT_TYPES.json, EXPORT_CONTENT_TYPES.yaml)
+  @ApiProduces('application/json', 'application/yaml')
   @ApiOkResponse({
     description:
       '{ usageTypes: { "<usageType>": [item, …] } }: usage types by code point, items by priority',

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConstraintViolationError } from '@lib/duckdb';
 import { TransactionConflictError, Transactional } from '@lib/transactions';
+import { RecordedAs } from '../history/change-context';
 import { ModelConfigsRepository } from '../model-configs/model-configs.repository';
 import type { ConfigDocument } from './config-document';
 import { type ExportDocument, toExportDocument } from './config-export';
@@ -37,8 +38,10 @@ export class ConfigAsCodeService {
 
   /**
    * Plans and applies `document` in one transaction, all or nothing: the plan is made from the
-   * state the transaction sees, so the answer is exactly what was written.
+   * state the transaction sees, so the answer is exactly what was written. Its writes are one
+   * change set in the history (operation `import`).
    */
+  @RecordedAs('import')
   async apply(document: ConfigDocument, prune: boolean): Promise<ImportPlan> {
     for (let attempt = 0; ; attempt++) {
       try {

@@ -1,17 +1,20 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type FastifyInstance, errorCodes } from 'fastify';
-import { LineCounter, type YAMLError, parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, type YAMLError } from 'yaml';
 import { BodyParseError, MAX_BODY_DEPTH } from '../common/json-body.parser';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.constants';
 import { IMPORT_ROUTE } from './config-as-code.constants';
+import { parseSyntaxTree } from './yaml-syntax-tree';
 
 /** The media types read as YAML, on the import route only. */
 export const YAML_MEDIA_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml'];
 
 /** Most alias expansions a YAML document may cause (billion laughs are refused with 400). */
 export const MAX_YAML_ALIASES = 100;
+
+const TOO_DEEP = `nests deeper than ${MAX_BODY_DEPTH} levels`;
 
 /**
  * Safe loading: YAML 1.2's core schema whatever the document's `%YAML` directive says (no
@@ -33,11 +36,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_SHOWN_MESSAGE = 200;
 
 /**
- * Parses a YAML request body into plain data: invalid UTF-8, syntax errors, duplicate keys,
- * unknown tags, several documents (`---`), too many alias expansions and nesting too deep for the parser
- * are 400s naming the line and column. An empty body reads as `{}`, like an empty JSON body. The
- * value's shape (depth, members, `__proto__`, strings, numbers) is checked by the importer, for
- * JSON and YAML alike.
+ * Parses a YAML request body into plain data. Invalid UTF-8, syntax errors, duplicate keys,
+ * unknown tags, several documents (`---`) and too many alias expansions are 400s (naming the line
+ * and column); nesting past {@link MAX_BODY_DEPTH} levels is refused while parsing, as soon as
+ * it is reached. An empty body reads as `{}`, like an empty JSON body. The value's shape (depth, members, `__proto__`, strings,
+ * numbers) is checked by the importer, for JSON and YAML alike.
  */
 export function parseYamlBody(body: Buffer): unknown {
   if (body.length === 0) return {};
@@ -47,8 +50,7 @@ export function parseYamlBody(body: Buffer): unknown {
   } catch {
     throw new BodyParseError('The body is not valid UTF-8.');
   }
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
+  const { documents, lineCounter } = parseDocuments(text);
   // No document at all (only comments or whitespace) reads as null: not an object.
   if (documents.length === 0) return null;
   if (documents.length > 1) {
@@ -68,12 +70,23 @@ export function parseYamlBody(body: Buffer): unknown {
   }
 }
 
+/**
+ * `parseAllDocuments`, in its steps: the syntax tree is built (without recursion) and refused as
+ * soon as it nests past {@link MAX_BODY_DEPTH} levels, before documents are composed from it
+ * (which recurses once per level: a few hundred thousand levels ran the process out of memory).
+ */
+function parseDocuments(text: string) {
+  const lineCounter = new LineCounter();
+  const tokens = parseSyntaxTree(text, lineCounter, MAX_BODY_DEPTH);
+  if (tokens === undefined) throw new BodyParseError(`The YAML document ${TOO_DEEP}.`);
+  const documents = Array.from(new Composer(PARSE_OPTIONS).compose(tokens));
+  return { documents, lineCounter };
+}
+
 function describe(problem: YAMLError, lineCounter: LineCounter): string {
   const { line, col } = lineCounter.linePos(problem.pos[0]);
   const message =
-    problem.code === 'RESOURCE_EXHAUSTION'
-      ? `nests deeper than ${MAX_BODY_DEPTH} levels`
-      : problem.message.slice(0, MAX_SHOWN_MESSAGE);
+    problem.code === 'RESOURCE_EXHAUSTION' ? TOO_DEEP : problem.message.slice(0, MAX_SHOWN_MESSAGE);
   return `The YAML document is invalid at line ${line}, column ${col}: ${message}`;
 }
 
