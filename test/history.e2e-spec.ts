@@ -304,6 +304,25 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
     );
   });
 
+  it('a chain replace honours If-Match against the history ETag and answers the new one', async () => {
+    const ut = unique('hist-chain-etag');
+    const put = (ifMatch?: string) =>
+      api
+        .http()
+        .put(`${API}/usage-types/${ut}/chain`)
+        .set({ ...api.writeHeaders, ...(ifMatch ? { 'if-match': ifMatch } : {}) })
+        .send({ items: [{ modelId: 'a', modelName: 'A', provider: 'p' }] });
+    const first = await put();
+    expect(first.status).toBe(200);
+    const etag = (await api.http().get(`${API}/usage-types/${ut}/history`)).headers.etag;
+    expect(first.headers.etag).toBe(etag);
+    expectError(await put('"1"'), 412, 'VERSION_MISMATCH');
+    const second = await put(etag);
+    expect(second.status).toBe(200);
+    expect(second.headers.etag).not.toBe(etag);
+    expectError(await put(etag), 412, 'VERSION_MISMATCH');
+  });
+
   it('retention prunes old rows but never the newest of a live config', async () => {
     const ut = unique('hist-retention');
     let config = await api.create(configBody(ut, 1));

@@ -24,6 +24,18 @@ const ROUTES: [string, string[]][] = [
   ['/usage-types/{usageType}/models/{modelId}', ['get']],
   ['/usage-types/{usageType}/chain', ['put']],
   ['/providers/{provider}/models', ['get']],
+  // History and restore
+  ['/model-configs/{id}/history', ['get']],
+  ['/usage-types/{usageType}/history', ['get']],
+  ['/model-configs/{id}/restore/{version}', ['post']],
+  ['/usage-types/{usageType}/restore', ['post']],
+  // Configuration as code
+  ['/config/export', ['get']],
+  ['/config/import', ['post']],
+  // Change stream
+  ['/events', ['get']],
+  ['/usage-types/{usageType}/events', ['get']],
+  ['/events/log', ['get']],
 ];
 
 describe('OpenAPI', () => {

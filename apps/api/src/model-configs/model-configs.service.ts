@@ -5,6 +5,7 @@ import { ConstraintViolationError, TransactionConflictError } from '@lib/duckdb'
 import { Transactional } from '@lib/transactions';
 import { ApiError } from '../common/api-error';
 import { RecordedAs } from '../history/change-context';
+import { HistoryRepository } from '../history/history.repository';
 import { type IfMatch, matchesVersion } from '../common/if-match';
 import { APP_CONFIG } from '../config/config.constants';
 import type { AppConfig } from '../config/app-config';
@@ -40,6 +41,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
 
   constructor(
     private readonly repository: ModelConfigsRepository,
+    private readonly history: HistoryRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -180,14 +182,30 @@ export class ModelConfigsService implements OnApplicationBootstrap {
 
   /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
   @RecordedAs('chain')
-  replaceChain(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
+  replaceChain(
+    usageType: string,
+    items: ChainItemDto[],
+    ifMatch?: IfMatch,
+  ): Promise<ModelConfig[]> {
     // Concurrent first chains of an empty usage type: the losers' INSERTs fail at COMMIT as a
     // unique violation (there was nothing to delete, so no write-write conflict); rerun them.
-    return this.retrySlotRace(() => this.replaceChainOnce(usageType, items));
+    return this.retrySlotRace(() => this.replaceChainOnce(usageType, items, ifMatch));
+  }
+
+  /** The version of a usage type's chain: the newest seq of its history (0: none). */
+  chainVersion(usageType: string): Promise<number> {
+    return this.history.latestSeq(usageType);
   }
 
   @Transactional()
-  private async replaceChainOnce(usageType: string, items: ChainItemDto[]): Promise<ModelConfig[]> {
+  private async replaceChainOnce(
+    usageType: string,
+    items: ChainItemDto[],
+    ifMatch: IfMatch | undefined,
+  ): Promise<ModelConfig[]> {
+    if (ifMatch !== undefined && !matchesVersion(ifMatch, await this.chainVersion(usageType))) {
+      throw ApiError.versionMismatch('The chain changed since; read it again.');
+    }
     await this.repository.deleteUsageType(usageType);
     const now = new Date();
     // One statement for the whole chain, however long.

@@ -1,4 +1,5 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -35,11 +36,18 @@ export class UsageTypeChainController {
   // The operationId the route was published with, which generated clients name their method after.
   @ApiOperation({ operationId: 'UsageTypesController_replaceChain', summary: undefined })
   @ApiOkResponse({ description: '{usageType, items}: replaced atomically, priorities 1..n' })
+  @ApiIfMatch()
+  @ApiPreconditionFailedResponse({ description: 'VERSION_MISMATCH: the chain changed since' })
   async replaceChain(
     @Param() { usageType }: UsageTypeParams,
     @Body() dto: ReplaceChainDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ usageType: string; items: ModelConfig[] }> {
-    return { usageType, items: await this.service.replaceChain(usageType, dto.items) };
+    const items = await this.service.replaceChain(usageType, dto.items, parseIfMatch(ifMatch));
+    // The chain's new version (its history's newest seq), for the next If-Match.
+    void reply.header('etag', `"${await this.service.chainVersion(usageType)}"`);
+    return { usageType, items };
   }
 
   /** Puts the usage type's chain back as it was at `at`, atomically, as new versions. */
