@@ -10,48 +10,14 @@ import type {
   UsageTypeSummary,
 } from './model-config.types';
 import type { ConfigChange } from '../history/history.types';
-import { MODEL_CONFIG_SQL, type ModelConfigRow, toModelConfig } from './model-configs.sql';
-
-/**
- * Cache tags. A write invalidates only what it can change: a config's text (its name, parameters)
- * touches its id, its usage type's full-config entries and the grouped list; a structural change
- * (slot, model, provider, enabled) also its chains, the summary and the provider lists. Only
- * reset invalidates everything.
- */
-const TAG = {
-  /** Full configs of a usage type: its active model, model validation. */
-  configs: (usageType: string) => `configs:${usageType}`,
-  /** The shape of a usage type's chain: model ids, order, enabled flags. */
-  chain: (usageType: string) => `chain:${usageType}`,
-  id: (id: string) => `id:${id}`,
-  /** Every by-id entry: for writes that delete many rows at once. */
-  ids: 'ids',
-  /** Every list of full configs across usage types: grouped, unfiltered pages. */
-  grouped: 'grouped',
-  /** Lists of model ids and counts: usage-type summary, provider models. */
-  structure: 'structure',
-} as const;
-
-/** Fields whose change reshapes chains, summaries and provider lists (not just one config's text). */
-const STRUCTURAL: readonly (keyof ModelConfigFields)[] = [
-  'usageType',
-  'priority',
-  'modelId',
-  'provider',
-  'enabled',
-];
-
-/** Every tag a whole usage type's entries carry, plus the global lists. */
-const usageTypeTags = (usageType: string) => [
-  TAG.configs(usageType),
-  TAG.chain(usageType),
-  TAG.grouped,
-  TAG.structure,
-];
-
-/** Cache keys; user values are JSON-encoded so no two keys can collide. */
-const key = (kind: string, ...parts: (string | number | boolean | null)[]) =>
-  `${kind}:${JSON.stringify(parts)}`;
+import { STRUCTURAL, TAG, key, usageTypeTags } from './model-configs.cache-tags';
+import {
+  MODEL_CONFIG_SQL,
+  type ModelConfigRow,
+  toModelConfig,
+  toRowJson,
+  values,
+} from './model-configs.sql';
 
 /**
  * Every SQL statement about `model_configs`. Each read is one parameterized statement (prepared
@@ -329,34 +295,4 @@ export class ModelConfigsRepository {
     await this.history.record(deleted.map((before) => ({ action: 'delete', before, after: null })));
     return deleted;
   }
-}
-
-/** A whole config as one row of `insertRows`' JSON array. */
-function toRowJson(config: ModelConfig): Record<string, string | number | boolean> {
-  return {
-    id: config.id,
-    usage_type: config.usageType,
-    priority: config.priority,
-    model_id: config.modelId,
-    model_name: config.modelName,
-    provider: config.provider,
-    parameters: JSON.stringify(config.parameters),
-    enabled: config.enabled,
-    version: config.version,
-    created_at: config.createdAt,
-    updated_at: config.updatedAt,
-  };
-}
-
-/** The writable fields as statement parameters `$2..$8`, in column order. */
-function values(fields: ModelConfigFields): (string | number | boolean)[] {
-  return [
-    fields.usageType,
-    fields.priority,
-    fields.modelId,
-    fields.modelName,
-    fields.provider,
-    JSON.stringify(fields.parameters),
-    fields.enabled,
-  ];
 }

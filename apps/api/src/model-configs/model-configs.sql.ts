@@ -1,4 +1,4 @@
-import type { ModelConfig } from './model-config.types';
+import type { ModelConfig, ModelConfigFields } from './model-config.types';
 
 /** Every column of a config row, in table order. */
 const COLUMNS = `id, usage_type, priority, model_id, model_name, provider, parameters, enabled, version,
@@ -118,3 +118,33 @@ export const MODEL_CONFIG_SQL = {
   /** `deleteAll`: every config. */
   deleteAll: `DELETE FROM model_configs RETURNING ${COLUMNS}`,
 } as const;
+
+/** A whole config as one row of `insertRows`' JSON array. */
+export function toRowJson(config: ModelConfig): Record<string, string | number | boolean> {
+  return {
+    id: config.id,
+    usage_type: config.usageType,
+    priority: config.priority,
+    model_id: config.modelId,
+    model_name: config.modelName,
+    provider: config.provider,
+    parameters: JSON.stringify(config.parameters),
+    enabled: config.enabled,
+    version: config.version,
+    created_at: config.createdAt,
+    updated_at: config.updatedAt,
+  };
+}
+
+/** The writable fields as statement parameters `$2..$8`, in column order. */
+export function values(fields: ModelConfigFields): (string | number | boolean)[] {
+  return [
+    fields.usageType,
+    fields.priority,
+    fields.modelId,
+    fields.modelName,
+    fields.provider,
+    JSON.stringify(fields.parameters),
+    fields.enabled,
+  ];
+}
