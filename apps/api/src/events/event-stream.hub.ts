@@ -75,7 +75,9 @@ export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.subscription = this.changeLog.events.subscribe((event) => {
-      for (const client of this.clients) this.deliver(client, event);
+      // Rendered once per event, not once per client.
+      const text = frame('change', event, event.id);
+      for (const client of this.clients) this.deliver(client, event, text);
     });
     this.heartbeat = setInterval(() => this.beat(), this.config.events.heartbeatMs).unref();
   }
@@ -121,7 +123,7 @@ export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
     }
     const waiting = client.waiting ?? [];
     client.waiting = null;
-    for (const event of waiting) this.deliver(client, event);
+    for (const event of waiting) this.deliver(client, event, frame('change', event, event.id));
     this.write(client, frame('ready', { lastEventId: client.lastId }));
   }
 
@@ -142,7 +144,7 @@ export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private deliver(client: StreamClient, event: ChangeEvent): void {
+  private deliver(client: StreamClient, event: ChangeEvent, text: string): void {
     if (client.waiting) {
       client.waiting.push(event);
       if (client.waiting.length > MAX_WAITING_EVENTS) this.drop(client, 'behind');
@@ -151,7 +153,7 @@ export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
     if (event.id <= client.lastId) return;
     client.lastId = event.id;
     if (client.usageType !== undefined && !event.usageTypes.includes(client.usageType)) return;
-    this.write(client, frame('change', event, event.id));
+    this.write(client, text);
     this.metrics.sent.inc();
   }
 
