@@ -1,6 +1,11 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { Subject } from 'rxjs';
-import { DuckDbClient, currentTransaction } from '@lib/duckdb';
+import { DuckDbClient, PoolDrainingError, currentTransaction } from '@lib/duckdb';
 import { TransactionHost } from '@lib/transactions';
 import type { ModelConfig } from '../model-configs/model-config.types';
 import type { ChangeEvent, EventChange, PendingChange } from './change-event';
@@ -26,7 +31,7 @@ export interface EventsSince {
  * means it missed an event.
  */
 @Injectable()
-export class ChangeLog implements OnApplicationBootstrap {
+export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ChangeLog');
   private readonly subject = new Subject<ChangeEvent>();
   /** Events committed, waiting for their append (and their publication), in commit order. */
@@ -35,18 +40,37 @@ export class ChangeLog implements OnApplicationBootstrap {
   private draining: Promise<void> | undefined;
   private headId = 0;
   private oldestId = 0;
+  private stopping = false;
 
   /** Every published event, in id order. */
   readonly events = this.subject.asObservable();
+  /** Resolves once the newest id is known and what a crash left is recovered (at startup). */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
 
   constructor(
     private readonly db: DuckDbClient,
     private readonly transactions: TransactionHost,
-  ) {}
+  ) {
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.readBounds();
     await this.recoverMissing();
+    this.markReady();
+  }
+
+  /**
+   * Before the database closes: appends what has committed so far (at most a few seconds).
+   * Requests still finishing append theirs until the pool drains; whatever is left then is
+   * recovered from the history at the next start.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.race([
+      this.flushed(),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
   }
 
   /** The newest id published (0: none yet). */
@@ -100,7 +124,7 @@ export class ChangeLog implements OnApplicationBootstrap {
   }
 
   private enqueue(change: PendingChange): void {
-    if (change.changes.length === 0) return;
+    if (change.changes.length === 0 || this.stopping) return;
     this.queue.push(change);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
@@ -117,6 +141,11 @@ export class ChangeLog implements OnApplicationBootstrap {
         ]);
       } catch (error) {
         this.logger.error(`Could not append ${batch.length} change events: ${String(error)}`);
+        // The pool is draining (shutdown): the next start recovers them from the history.
+        if (error instanceof PoolDrainingError) {
+          this.stopping = true;
+          return;
+        }
         await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS).unref());
         continue;
       }

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -10,6 +11,7 @@ import type { Subscription } from 'rxjs';
 import { MetricsService } from '@lib/observability';
 import { APP_CONFIG } from '../config/config.constants';
 import type { AppConfig } from '../config/app-config';
+import type { ChangeEvent } from './change-event';
 import { ChangeLog } from './change-log';
 
 /** The Redis channel every committed change is published on (API.md §2, Change stream). */
@@ -18,6 +20,7 @@ export const EVENTS_CHANNEL = 'model-configs:events';
 /** The few calls the fan-out makes. */
 interface RedisClient {
   readonly isReady: boolean;
+  on(event: 'ready', listener: () => void): unknown;
   publish(channel: string, message: string): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
@@ -27,16 +30,21 @@ interface RedisClient {
  * With `CACHE_STORE=redis`, publishes every change event (the stream's JSON) on
  * {@link EVENTS_CHANNEL}, in id order, so that any number of consumers fan out through Redis.
  * Pub/sub delivers at most once: a consumer that sees a gap in the ids (or reconnects) reads what
- * it missed from `GET /api/v1/events/log?since=`. A publish while Redis is down is counted and
- * skipped, never retried into memory.
+ * it missed from `GET /api/v1/events/log?since=`. While Redis is down nothing is held in memory:
+ * once it is back, the events it missed are published again from the log, in order, so a
+ * subscriber connected then still sees every change.
  */
 @Injectable()
-export class RedisFanout implements OnModuleInit, OnApplicationShutdown {
+export class RedisFanout implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RedisFanout');
   private client: RedisClient | undefined;
   private subscription: Subscription | undefined;
   private readonly failures: { inc(): void };
   private readonly published: { inc(): void };
+  /** The id of the last event handed to Redis; events after it are published from the log. */
+  private lastPublished = 0;
+  private started = false;
+  private replaying: Promise<void> | undefined;
 
   constructor(
     private readonly changeLog: ChangeLog,
@@ -64,14 +72,58 @@ export class RedisFanout implements OnModuleInit, OnApplicationShutdown {
     client.connect().catch((error: unknown) => {
       this.logger.warn(`Redis fan-out not connected yet: ${String(error)}`);
     });
-    const publisher = this.client;
+    this.client.on('ready', () => void this.replay());
     this.subscription = this.changeLog.events.subscribe((event) => {
-      if (!publisher.isReady) return this.failures.inc();
-      publisher.publish(EVENTS_CHANNEL, JSON.stringify(event)).then(
-        () => this.published.inc(),
-        () => this.failures.inc(),
-      );
+      if (!this.started || this.replaying) return;
+      if (event.id !== this.lastPublished + 1 || !this.client?.isReady) {
+        this.failures.inc();
+        return void this.replay();
+      }
+      this.publish(event);
     });
+  }
+
+  /** From the change log's newest id on (after it recovered what a crash left). */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.changeLog.ready;
+    this.lastPublished = this.changeLog.head;
+    this.started = this.client !== undefined;
+  }
+
+  /** Hands one event to Redis; commands on one connection keep their order. */
+  private publish(event: ChangeEvent): void {
+    const client = this.client;
+    if (!client) return;
+    this.lastPublished = event.id;
+    client.publish(EVENTS_CHANNEL, JSON.stringify(event)).then(
+      () => this.published.inc(),
+      () => {
+        this.failures.inc();
+        // Published again from the log once Redis is back.
+        this.lastPublished = Math.min(this.lastPublished, event.id - 1);
+      },
+    );
+  }
+
+  /** Publishes, in order, what Redis has not had, from the log; one replay at a time. */
+  private replay(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    // Assigned before its first step runs; cleared only once it has settled.
+    this.replaying ??= this.publishMissed().finally(() => (this.replaying = undefined));
+    return this.replaying;
+  }
+
+  private async publishMissed(): Promise<void> {
+    try {
+      while (this.client?.isReady && this.lastPublished < this.changeLog.head) {
+        const page = await this.changeLog.since(this.lastPublished, 500);
+        if (page.reset) this.lastPublished = page.head;
+        for (const event of page.events) this.publish(event);
+        if (page.events.length === 0) break;
+      }
+    } catch (error) {
+      this.logger.warn(`Could not publish missed events: ${String(error)}`);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
