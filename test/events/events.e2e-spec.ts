@@ -1,4 +1,5 @@
 import { DuckDbClient } from '@lib/duckdb';
+import { ChangeLog } from '../../apps/api/src/events/change-log';
 import { ApiClient } from '../support/api';
 import { API, type ModelConfig, configBody, expectError, ok, unique } from '../support/http';
 import { type TestApp, startTestApp } from '../support/test-app';
@@ -151,6 +152,20 @@ describe('change stream (Server-Sent Events over real HTTP, real DuckDB file)', 
     expect(Number(/^event_streams_open (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
     expect(Number(/^events_sent_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^# TYPE event_stream_clients_dropped_total counter/m);
+  });
+
+  it('a client whose missed events were pruned gets a reset', async () => {
+    const stream = await open();
+    await api.create(configBody(unique('ev-pruned'), 1));
+    await stream.until(() => stream.changes.length >= 1);
+    // Retention removes every event but the newest (HISTORY_RETENTION_DAYS, applied now).
+    await testApp.app.get(ChangeLog).prune(new Date(Date.now() + 86_400_000));
+    const behind = await open(`${API}/events`, { 'last-event-id': '0' });
+    const reset = behind.frames.find((frame) => frame.event === 'reset');
+    expect(reset?.id).toBe(String(stream.changes[0].id));
+    expect(behind.changes).toEqual([]);
+    const page = ok<{ reset: boolean }>(await api.http().get(`${API}/events/log?since=0`));
+    expect(page.reset).toBe(true);
   });
 
   it('recovers, at the next start, events a crash kept from being written', async () => {
