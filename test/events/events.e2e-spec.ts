@@ -173,6 +173,8 @@ describe('change stream (Server-Sent Events over real HTTP, real DuckDB file)', 
     const config = await api.create(configBody(ut, 1));
     const changed = await api.patch(config.id, { modelName: 'before the crash' });
     const db = testApp.app.get(DuckDbClient);
+    // Events are appended right after the answers; wait for the patch's.
+    await testApp.app.get(ChangeLog).flushed();
     // As if the process died between the commit and the event's append.
     const last = await db.queryOne<{ id: number }>('SELECT max(id) AS id FROM model_config_events');
     await db.execute('DELETE FROM model_config_events WHERE id = $1', [Number(last?.id)]);

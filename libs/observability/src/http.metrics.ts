@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Counter, Histogram } from 'prom-client';
 import { METRICS_MODULE_OPTIONS } from './metrics.module-definition';
 import { MetricsService } from './metrics.service';
 import { METRICS_DEFAULTS, UNMATCHED_ROUTE } from './observability.constants';
 import type { MetricsModuleOptions } from './observability.interfaces';
-
-type HttpLabel = 'method' | 'route' | 'status_code';
+import { RequestSeries } from './request-series';
 
 /**
  * `http_request_duration_seconds` (histogram) and `http_requests_total` (counter), labelled by
@@ -21,25 +19,22 @@ type HttpLabel = 'method' | 'route' | 'status_code';
 @Injectable()
 export class HttpMetrics implements OnModuleInit {
   private readonly logger = new Logger('Metrics');
-  private readonly duration: Histogram<HttpLabel>;
-  private readonly total: Counter<HttpLabel>;
+  private readonly series: RequestSeries;
 
   constructor(
     metrics: MetricsService,
     private readonly adapterHost: HttpAdapterHost,
     @Inject(METRICS_MODULE_OPTIONS) options: MetricsModuleOptions,
   ) {
-    const labelNames: HttpLabel[] = ['method', 'route', 'status_code'];
-    this.duration = metrics.histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time from receiving a request to sending its response, in seconds.',
-      labelNames,
-      buckets: options.httpDurationBuckets ?? [...METRICS_DEFAULTS.httpDurationBuckets],
-    });
-    this.total = metrics.counter({
-      name: 'http_requests_total',
-      help: 'Requests answered.',
-      labelNames,
+    const bounds = [...(options.httpDurationBuckets ?? METRICS_DEFAULTS.httpDurationBuckets)];
+    this.series = new RequestSeries(
+      'http_request_duration_seconds',
+      'http_requests_total',
+      bounds.sort((a, b) => a - b),
+    );
+    this.series.register(metrics.registry, {
+      histogram: 'Time from receiving a request to sending its response, in seconds.',
+      counter: 'Requests answered.',
     });
   }
 
@@ -57,12 +52,7 @@ export class HttpMetrics implements OnModuleInit {
 
   /** Records one answered request. */
   record(request: FastifyRequest, reply: FastifyReply): void {
-    const labels = {
-      method: request.method,
-      route: (!request.is404 && request.routeOptions.url) || UNMATCHED_ROUTE,
-      status_code: String(reply.statusCode),
-    };
-    this.duration.observe(labels, reply.elapsedTime / 1000);
-    this.total.inc(labels);
+    const route = (!request.is404 && request.routeOptions.url) || UNMATCHED_ROUTE;
+    this.series.record(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   }
 }

@@ -30,6 +30,8 @@ export interface ChangeEvent {
 /** A change set collected during its transaction, waiting for its commit and its id. */
 export interface PendingChange {
   changeSet: string;
+  /** The newest history row written for it. */
+  historySeq: number;
   operation: string;
   actor: string | null;
   changes: EventChange[];

@@ -84,17 +84,19 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
    */
   collect(
     context: { changeSet: string; operation: string; actor: string | null },
+    historySeq: number,
     changes: EventChange[],
   ): void {
     const transaction = currentTransaction();
-    if (!transaction) return this.enqueue({ ...context, changes });
+    if (!transaction) return this.enqueue({ ...context, historySeq, changes });
     let change = this.pending.get(transaction);
     if (!change) {
-      change = { ...context, changes: [] };
+      change = { ...context, historySeq, changes: [] };
       this.pending.set(transaction, change);
       const committed = change;
       this.transactions.afterCommit(() => this.enqueue(committed));
     }
+    change.historySeq = Math.max(change.historySeq, historySeq);
     change.changes.push(...changes);
   }
 
@@ -137,7 +139,7 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
       const events = batch.map((change, index) => toEvent(change, this.headId + 1 + index, now));
       try {
         await this.db.execute(EVENTS_SQL.append, [
-          JSON.stringify(events.map((event, index) => toRow(event, batch[index].changeSet))),
+          JSON.stringify(events.map((event, index) => toRow(event, batch[index]))),
         ]);
       } catch (error) {
         this.logger.error(`Could not append ${batch.length} change events: ${String(error)}`);
@@ -173,12 +175,14 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
       if (!change) {
         change = {
           changeSet: row.changeSet,
+          historySeq: row.seq,
           operation: row.operation,
           actor: row.actor,
           changes: [],
         };
         sets.set(row.changeSet, change);
       }
+      change.historySeq = Math.max(change.historySeq, row.seq);
       change.changes.push({
         action: row.action,
         configId: row.configId,
@@ -197,6 +201,7 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
 }
 
 interface MissingRow extends Omit<EventChange, 'config'> {
+  seq: number;
   changeSet: string;
   operation: string;
   actor: string | null;
@@ -231,10 +236,11 @@ function toEvent(change: PendingChange, id: number, committedAt: string): Change
   };
 }
 
-function toRow(event: ChangeEvent, changeSet: string) {
+function toRow(event: ChangeEvent, change: PendingChange) {
   return {
     id: event.id,
-    change_set: changeSet,
+    change_set: change.changeSet,
+    history_seq: change.historySeq,
     operation: event.operation,
     actor: event.actor,
     usage_types: JSON.stringify(event.usageTypes),

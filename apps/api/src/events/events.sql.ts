@@ -7,10 +7,10 @@ export const EVENTS_SQL = {
   /** `append`: events from one JSON array `$1` (one statement for a batch). */
   append: `INSERT INTO model_config_events
        SELECT id, change_set, operation, actor, usage_types::JSON, changes::JSON,
-         committed_at::TIMESTAMP
+         committed_at::TIMESTAMP, history_seq
        FROM (SELECT unnest(from_json($1::JSON, '[{"id":"BIGINT","change_set":"VARCHAR",
          "operation":"VARCHAR","actor":"VARCHAR","usage_types":"VARCHAR","changes":"VARCHAR",
-         "committed_at":"VARCHAR"}]'), recursive := true))`,
+         "committed_at":"VARCHAR","history_seq":"BIGINT"}]'), recursive := true))`,
   /** The newest and oldest ids kept. */
   bounds: 'SELECT max(id) AS head, min(id) AS oldest FROM model_config_events',
   /** Up to `$2` events after id `$1`, oldest first. */
@@ -21,15 +21,14 @@ export const EVENTS_SQL = {
        ORDER BY id LIMIT $3`,
   /**
    * History rows of change sets that have no event (a crash between commit and the event's
-   * write), newer than the oldest event kept, in commit order.
+   * write), newer than the oldest event kept (older ones were pruned on purpose), by seq.
    */
-  missing: `SELECT change_set AS "changeSet", operation, actor, action, config_id AS "configId",
+  missing: `SELECT seq, change_set AS "changeSet", operation, actor, action, config_id AS "configId",
          usage_type AS "usageType", priority, version, after, before,
          changed_at AS "changedAt"
        FROM model_config_history
        WHERE change_set NOT IN (SELECT change_set FROM model_config_events)
-         AND changed_at >= coalesce((SELECT min(committed_at) FROM model_config_events),
-                                    TIMESTAMP '1970-01-01')
+         AND seq > coalesce((SELECT min(history_seq) FROM model_config_events), 0)
        ORDER BY seq`,
   /** `prune`: events older than `$1`, never the newest (it carries the id sequence on). */
   prune: `DELETE FROM model_config_events WHERE committed_at < $1::TIMESTAMP

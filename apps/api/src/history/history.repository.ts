@@ -39,7 +39,7 @@ export class HistoryRepository {
     });
     const changeSet = context.changeSet ?? randomUUID();
     const operation = context.operation ?? 'update';
-    await this.db.execute(HISTORY_SQL.record, [
+    const written = await this.db.query<{ seq: number }>(HISTORY_SQL.record, [
       changeSet,
       operation,
       context.actor,
@@ -50,6 +50,7 @@ export class HistoryRepository {
     // Published once the transaction commits (never if it rolls back).
     this.changeLog.collect(
       { changeSet, operation, actor: context.actor },
+      Math.max(...written.map((row) => Number(row.seq))),
       changes.map(({ action, before, after }, index) => ({
         action,
         configId: rows[index].config_id,

@@ -18,7 +18,8 @@ export const HISTORY_SQL = {
          operation, action, before, after, actor, request_id, changed_at)
        SELECT $1, config_id, usage_type, priority, version, $2, action, before::JSON, after::JSON,
          $3, $4, $5::TIMESTAMP
-       FROM ${CHANGE_ROWS}`,
+       FROM ${CHANGE_ROWS}
+       RETURNING seq`,
   /** A page of config `$1`'s history older than seq `$2` (none: the newest), `$3` rows. */
   ofConfig: `SELECT ${COLUMNS} FROM model_config_history
        WHERE config_id = $1 AND ($2::BIGINT IS NULL OR seq < $2::BIGINT)

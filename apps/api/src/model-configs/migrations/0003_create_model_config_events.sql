@@ -9,5 +9,7 @@ CREATE TABLE model_config_events (
     actor         VARCHAR,
     usage_types   JSON NOT NULL,
     changes       JSON NOT NULL,
-    committed_at  TIMESTAMP NOT NULL
+    committed_at  TIMESTAMP NOT NULL,
+    -- The newest history row of the change set: what recovery after a crash starts from.
+    history_seq   BIGINT NOT NULL
 );
