@@ -11,8 +11,8 @@ import type { ModelConfig } from '../model-configs/model-config.types';
 import type { ChangeEvent, EventChange, PendingChange } from './change-event';
 import { EVENTS_SQL } from './events.sql';
 
-/** How long a failed append waits before it is tried again. */
-const APPEND_RETRY_MS = 1_000;
+/** How long a failed append waits before it is tried again: doubling from 1 s to 30 s. */
+const APPEND_RETRY_MS = { first: 1_000, max: 30_000 };
 
 /** What {@link ChangeLog.since} answers. */
 export interface EventsSince {
@@ -133,6 +133,7 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** Appends and publishes queued events, a batch per statement, until the queue is empty. */
   private async drain(): Promise<void> {
+    let retryMs = APPEND_RETRY_MS.first;
     while (this.queue.length > 0) {
       const batch = this.queue.slice();
       const now = new Date().toISOString();
@@ -148,7 +149,9 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
           this.stopping = true;
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS).unref());
+        // A failing database (a full disk) is not pressed harder than this.
+        await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
+        retryMs = Math.min(retryMs * 2, APPEND_RETRY_MS.max);
         continue;
       }
       this.queue.splice(0, batch.length);
