@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
+import { APP_ENV_VARIABLES } from '../../apps/api/src/config/app-config';
 
 /** The repository root: the working directory of the spawned server. */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -10,41 +11,7 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
  * Variables the app reads (API.md §4): removed from the inherited environment so that the shell
  * running the benchmark cannot change what it measures; the benchmark sets the ones it needs.
  */
-const APP_VARIABLES = [
-  'PORT',
-  'HOST',
-  'DUCKDB_PATH',
-  'DUCKDB_POOL_ENABLED',
-  'DUCKDB_POOL_MIN',
-  'DUCKDB_POOL_MAX',
-  'DUCKDB_POOL_ACQUIRE_TIMEOUT_MS',
-  'DUCKDB_POOL_IDLE_TIMEOUT_MS',
-  'DUCKDB_QUERY_TIMEOUT_MS',
-  'DUCKDB_THREADS',
-  'DUCKDB_MEMORY_LIMIT',
-  'CACHE_STORE',
-  'REDIS_URL',
-  'CACHE_TTL_MS',
-  'CACHE_OP_TIMEOUT_MS',
-  'CACHE_RESPONSE_ENTRIES',
-  'RETRY_MAX_RETRIES',
-  'RETRY_BASE_DELAY_MS',
-  'RETRY_MAX_DELAY_MS',
-  'BREAKER_FAILURE_THRESHOLD',
-  'BREAKER_RESET_TIMEOUT_MS',
-  'API_KEY',
-  'API_KEYS',
-  'HISTORY_RETENTION_DAYS',
-  'EVENTS_HEARTBEAT_MS',
-  'EVENTS_REQUIRE_KEY',
-  'EVENTS_CLIENT_BUFFER_BYTES',
-  'EVENTS_MAX_CLIENTS',
-  'ADMIN_DIST_DIR',
-  'RATE_LIMIT_PER_MINUTE',
-  'SEED_ON_EMPTY',
-  'LOG_LEVEL',
-  'UV_THREADPOOL_SIZE',
-];
+const APP_VARIABLES = [...APP_ENV_VARIABLES, 'UV_THREADPOOL_SIZE'];
 
 /** Output kept from the child, per stream (the tail; enough for a failure message). */
 const KEEP_OUTPUT_CHARS = 64 * 1024;
@@ -70,10 +37,15 @@ export interface AppBuild {
  * compiler would sit in the heap being measured) and without touching `dist/`. `root` may be
  * another checkout (with `node_modules` reachable from it), e.g. an unchanged copy to compare
  * against. Preload modules (TypeScript under `bench/`) are transpiled alongside.
- * Type errors do not stop the build (tsc emits anyway), as with ts-node.
+ * Type errors do not stop the build (tsc emits anyway), as with ts-node. `out` (default
+ * {@link buildDir}) is deleted first: a benchmark whose processes run from a build while another
+ * benchmark may rebuild gives its own folder.
  */
-export function buildApp(preload: readonly string[] = [], root = REPO_ROOT): AppBuild {
-  const out = buildDir(root);
+export function buildApp(
+  preload: readonly string[] = [],
+  root = REPO_ROOT,
+  out = buildDir(root),
+): AppBuild {
   rmSync(out, { recursive: true, force: true });
   try {
     execFileSync(

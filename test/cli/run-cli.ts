@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../process/server-process';
+import { APP_ENV_VARIABLES } from '../../apps/api/src/config/app-config';
 
 /** How one run of the tool ended, and what it printed. */
 export interface CliRun {
@@ -16,13 +17,9 @@ const RUN_TIMEOUT_MS = 60_000;
  * Variables that would change what the tool does; removed from the inherited environment so a
  * developer's shell cannot change a test. Each run sets the ones it needs.
  */
-const CLEARED = [
-  /^DUCKDB_/,
-  /^CACHE_/,
-  /^REDIS_URL$/,
-  /^API_KEYS?$/,
+const CLEARED: readonly RegExp[] = [
+  ...APP_ENV_VARIABLES.map((name) => new RegExp(`^${name}$`)),
   /^MODEL_CONFIGS_/,
-  /^(PORT|HOST|LOG_LEVEL|SEED_ON_EMPTY|RATE_LIMIT_PER_MINUTE|HISTORY_RETENTION_DAYS)$/,
   /^(NO_COLOR|FORCE_COLOR|UV_THREADPOOL_SIZE|INIT_CWD|npm_lifecycle_event)$/,
 ];
 

@@ -1,13 +1,7 @@
-import { readSse } from '@model-configs/client';
+import { type ChangeEvent, readSse } from '@model-configs/client';
 
 /** One change event as the stream carries it. */
-export interface StreamEvent {
-  id: number;
-  operation: string;
-  actor: string | null;
-  usageTypes: string[];
-  changes: { action: string; configId: string; usageType: string; version: number }[];
-}
+export type StreamEvent = ChangeEvent;
 
 /** A test's view of one open Server-Sent-Event stream. */
 export class TestStream {

@@ -5,6 +5,7 @@ import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../support/http';
+import { APP_ENV_VARIABLES } from '../../apps/api/src/config/app-config';
 
 /** The repository root: the working directory of every spawned server. */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -19,40 +20,7 @@ export const STARTUP_TIMEOUT_MS = 30_000;
  * Variables the app reads (API.md §4). They are removed from the inherited environment so that a
  * developer's shell cannot change what a test starts; each test sets the ones it needs.
  */
-const APP_VARIABLES = [
-  'PORT',
-  'HOST',
-  'DUCKDB_PATH',
-  'DUCKDB_POOL_ENABLED',
-  'DUCKDB_POOL_MIN',
-  'DUCKDB_POOL_MAX',
-  'DUCKDB_POOL_ACQUIRE_TIMEOUT_MS',
-  'DUCKDB_POOL_IDLE_TIMEOUT_MS',
-  'DUCKDB_QUERY_TIMEOUT_MS',
-  'DUCKDB_THREADS',
-  'DUCKDB_MEMORY_LIMIT',
-  'CACHE_STORE',
-  'REDIS_URL',
-  'CACHE_TTL_MS',
-  'CACHE_OP_TIMEOUT_MS',
-  'RETRY_MAX_RETRIES',
-  'RETRY_BASE_DELAY_MS',
-  'RETRY_MAX_DELAY_MS',
-  'BREAKER_FAILURE_THRESHOLD',
-  'BREAKER_RESET_TIMEOUT_MS',
-  'API_KEY',
-  'API_KEYS',
-  'HISTORY_RETENTION_DAYS',
-  'EVENTS_HEARTBEAT_MS',
-  'EVENTS_REQUIRE_KEY',
-  'EVENTS_CLIENT_BUFFER_BYTES',
-  'EVENTS_MAX_CLIENTS',
-  'ADMIN_DIST_DIR',
-  'RATE_LIMIT_PER_MINUTE',
-  'SEED_ON_EMPTY',
-  'LOG_LEVEL',
-  'UV_THREADPOOL_SIZE',
-];
+const APP_VARIABLES = [...APP_ENV_VARIABLES, 'UV_THREADPOOL_SIZE'];
 
 /** How a child process ended. */
 export interface ExitInfo {

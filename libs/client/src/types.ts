@@ -18,18 +18,23 @@ export interface EventChange {
   action: 'create' | 'update' | 'delete';
   configId: string;
   usageType: string;
+  /** For a config moved to another usage type: the one it left. */
   movedFrom?: string;
   priority: number;
+  /** The config's version after the change (for a delete, the version deleted). */
   version: number;
+  /** The config as it is now; null when deleted. */
   config: ModelConfig | null;
 }
 
 /** One committed change, as the service's stream, event log and Redis channel carry it. */
 export interface ChangeEvent {
+  /** Increases by one with every committed change, in commit order. */
   id: number;
   operation: string;
   actor: string | null;
   committedAt: string;
+  /** Every usage type the change touched (both, for a config moved from one to another). */
   usageTypes: string[];
   changes: EventChange[];
 }

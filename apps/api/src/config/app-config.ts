@@ -58,6 +58,46 @@ export interface AppConfig {
   requestTimeoutMs: number;
 }
 
+/**
+ * Every environment variable the service reads (API.md §4). Process helpers remove them from the
+ * environment they hand down, so that a developer's shell cannot change what they start.
+ */
+export const APP_ENV_VARIABLES = [
+  'PORT',
+  'HOST',
+  'DUCKDB_PATH',
+  'DUCKDB_POOL_ENABLED',
+  'DUCKDB_POOL_MIN',
+  'DUCKDB_POOL_MAX',
+  'DUCKDB_POOL_ACQUIRE_TIMEOUT_MS',
+  'DUCKDB_POOL_IDLE_TIMEOUT_MS',
+  'DUCKDB_QUERY_TIMEOUT_MS',
+  'DUCKDB_THREADS',
+  'DUCKDB_MEMORY_LIMIT',
+  'CACHE_STORE',
+  'REDIS_URL',
+  'CACHE_TTL_MS',
+  'CACHE_OP_TIMEOUT_MS',
+  'CACHE_RESPONSE_ENTRIES',
+  'RETRY_MAX_RETRIES',
+  'RETRY_BASE_DELAY_MS',
+  'RETRY_MAX_DELAY_MS',
+  'BREAKER_FAILURE_THRESHOLD',
+  'BREAKER_RESET_TIMEOUT_MS',
+  'API_KEY',
+  'API_KEYS',
+  'HISTORY_RETENTION_DAYS',
+  'EVENTS_HEARTBEAT_MS',
+  'EVENTS_REQUIRE_KEY',
+  'EVENTS_CLIENT_BUFFER_BYTES',
+  'EVENTS_MAX_CLIENTS',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'RATE_LIMIT_PER_MINUTE',
+  'SEED_ON_EMPTY',
+  'LOG_LEVEL',
+  'ADMIN_DIST_DIR',
+] as const;
+
 /** One API key and the label that names whoever holds it. */
 export interface ApiKeyEntry {
   label: string;

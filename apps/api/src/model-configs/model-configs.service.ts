@@ -180,13 +180,16 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     return configs.map((config) => byId.get(config.id) as ModelConfig);
   }
 
-  /** Replaces a usage type's configs with `items` at priorities 1..n, atomically. */
+  /**
+   * Replaces a usage type's configs with `items` at priorities 1..n, atomically; answers them and
+   * the chain's new version (read in the same transaction, so no later write can slip in).
+   */
   @RecordedAs('chain')
   replaceChain(
     usageType: string,
     items: ChainItemDto[],
     ifMatch?: IfMatch,
-  ): Promise<ModelConfig[]> {
+  ): Promise<{ items: ModelConfig[]; version: number }> {
     // Concurrent first chains of an empty usage type: the losers' INSERTs fail at COMMIT as a
     // unique violation (there was nothing to delete, so no write-write conflict); rerun them.
     return this.retrySlotRace(() => this.replaceChainOnce(usageType, items, ifMatch));
@@ -202,7 +205,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     usageType: string,
     items: ChainItemDto[],
     ifMatch: IfMatch | undefined,
-  ): Promise<ModelConfig[]> {
+  ): Promise<{ items: ModelConfig[]; version: number }> {
     if (ifMatch !== undefined && !matchesVersion(ifMatch, await this.chainVersion(usageType))) {
       throw ApiError.versionMismatch('The chain changed since; read it again.');
     }
@@ -212,7 +215,8 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     const configs = items.map((item, index) =>
       newConfig(withDefaults({ ...item, usageType, priority: index + 1 }), now),
     );
-    return this.repository.insertRows(configs, undefined, now);
+    const created = await this.repository.insertRows(configs, undefined, now);
+    return { items: created, version: await this.chainVersion(usageType) };
   }
 
   /** Inserts each default config whose slot is free. */

@@ -44,9 +44,13 @@ export class UsageTypeChainController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ usageType: string; items: ModelConfig[] }> {
-    const items = await this.service.replaceChain(usageType, dto.items, parseIfMatch(ifMatch));
+    const { items, version } = await this.service.replaceChain(
+      usageType,
+      dto.items,
+      parseIfMatch(ifMatch),
+    );
     // The chain's new version (its history's newest seq), for the next If-Match.
-    void reply.header('etag', `"${await this.service.chainVersion(usageType)}"`);
+    void reply.header('etag', `"${version}"`);
     return { usageType, items };
   }
 
