@@ -1,5 +1,6 @@
 import { DuckDbClient } from '@lib/duckdb';
 import { HistoryPruner } from '../apps/api/src/history/history.pruner';
+import type { HistoryEntry } from '../apps/api/src/history/history.types';
 import { ApiClient } from './support/api';
 import { API, type ModelConfig, configBody, expectError, ok, unique } from './support/http';
 import { type TestApp, startTestApp } from './support/test-app';
@@ -317,9 +318,18 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
     const etag = (await api.http().get(`${API}/usage-types/${ut}/history`)).headers.etag;
     expect(first.headers.etag).toBe(etag);
     expectError(await put('"1"'), 412, 'VERSION_MISMATCH');
+    // A write to another usage type in between does not move this chain's version.
+    await api.create(configBody(unique('hist-chain-other'), 1));
     const second = await put(etag);
     expect(second.status).toBe(200);
     expect(second.headers.etag).not.toBe(etag);
+    const after = await api.http().get(`${API}/usage-types/${ut}/history`);
+    expect(second.headers.etag).toBe(after.headers.etag);
+    // One change set: the old config's delete, then the new one's create.
+    const [newest, previous] = (after.body as { items: HistoryEntry[] }).items;
+    expect([previous.action, newest.action]).toEqual(['delete', 'create']);
+    expect(newest.changeSet).toBe(previous.changeSet);
+    expect(newest.operation).toBe('chain');
     expectError(await put(etag), 412, 'VERSION_MISMATCH');
   });
 

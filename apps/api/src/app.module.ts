@@ -23,8 +23,7 @@ function duckDbOptions(
   config: AppConfig['duckdb'],
   retry: AppConfig['retry'],
 ): DuckDbModuleOptions {
-  const duckConfig: Record<string, string> = {};
-  if (config.threads !== undefined) duckConfig.threads = String(config.threads);
+  const duckConfig: Record<string, string> = { threads: String(config.threads) };
   if (config.memoryLimit !== undefined) duckConfig.memory_limit = config.memoryLimit;
   return {
     path: config.path,

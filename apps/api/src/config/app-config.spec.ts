@@ -19,3 +19,17 @@ describe('loadConfig: HTTP_REQUEST_TIMEOUT_MS', () => {
     },
   );
 });
+
+describe('loadConfig: DUCKDB_THREADS', () => {
+  it('defaults to one thread', () => {
+    expect(loadConfig({}).duckdb.threads).toBe(1);
+  });
+
+  it('takes a value in 1..256', () => {
+    expect(loadConfig({ DUCKDB_THREADS: '4' }).duckdb.threads).toBe(4);
+  });
+
+  it.each(['0', '257', 'two', '1.5'])('refuses %s, naming the variable', (value) => {
+    expect(() => loadConfig({ DUCKDB_THREADS: value })).toThrow(/DUCKDB_THREADS/);
+  });
+});

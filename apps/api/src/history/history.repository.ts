@@ -21,9 +21,12 @@ export class HistoryRepository {
     private readonly changeLog: ChangeLog,
   ) {}
 
-  /** Writes one row per change, in one statement, under the current {@link currentChange}. */
-  async record(changes: readonly ConfigChange[], now = new Date()): Promise<void> {
-    if (changes.length === 0) return;
+  /**
+   * Writes one row per change, in one statement, under the current {@link currentChange};
+   * returns the newest seq written (0: no changes).
+   */
+  async record(changes: readonly ConfigChange[], now = new Date()): Promise<number> {
+    if (changes.length === 0) return 0;
     const context = currentChange();
     const rows = changes.map(({ action, before, after }) => {
       const config = (after ?? before) as ModelConfig;
@@ -47,10 +50,11 @@ export class HistoryRepository {
       now,
       JSON.stringify(rows),
     ]);
+    const newest = Math.max(...written.map((row) => Number(row.seq)));
     // Published once the transaction commits (never if it rolls back).
     this.changeLog.collect(
       { changeSet, operation, actor: context.actor },
-      Math.max(...written.map((row) => Number(row.seq))),
+      newest,
       changes.map(({ action, before, after }, index) => ({
         action,
         configId: rows[index].config_id,
@@ -61,6 +65,7 @@ export class HistoryRepository {
         ...movedFrom(before, after),
       })),
     );
+    return newest;
   }
 
   /** A page of `subject`'s history, newest first, older than `cursor` (a `seq`). */

@@ -11,6 +11,20 @@ export interface ConfigChange {
   after: ModelConfig | null;
 }
 
+/** The change that creates `after`. */
+export const createOf = (after: ModelConfig): ConfigChange => ({
+  action: 'create',
+  before: null,
+  after,
+});
+
+/** The change that deletes `before`. */
+export const deleteOf = (before: ModelConfig): ConfigChange => ({
+  action: 'delete',
+  before,
+  after: null,
+});
+
 /** One history row as the API returns it (API.md §2, History). */
 export interface HistoryEntry {
   /** Increases with every change; the cursor of the history pages. */

@@ -9,7 +9,7 @@ import type {
   ModelConfigFields,
   UsageTypeSummary,
 } from './model-config.types';
-import type { ConfigChange } from '../history/history.types';
+import { type ConfigChange, createOf, deleteOf } from '../history/history.types';
 import { STRUCTURAL, TAG, key, usageTypeTags } from './model-configs.cache-tags';
 import {
   MODEL_CONFIG_SQL,
@@ -172,7 +172,7 @@ export class ModelConfigsRepository {
       now,
     ]);
     const config = toModelConfig(row as ModelConfigRow);
-    await this.history.record([{ action: 'create', before: null, after: config }], now);
+    await this.history.record([createOf(config)], now);
     await this.cache.invalidate(usageTypeTags(fields.usageType));
     return config;
   }
@@ -183,11 +183,7 @@ export class ModelConfigsRepository {
    */
   async insertRows(
     configs: readonly ModelConfig[],
-    changes: readonly ConfigChange[] = configs.map((after) => ({
-      action: 'create',
-      before: null,
-      after,
-    })),
+    changes: readonly ConfigChange[] = configs.map(createOf),
     now = new Date(),
   ): Promise<ModelConfig[]> {
     if (configs.length === 0) return [];
@@ -209,7 +205,7 @@ export class ModelConfigsRepository {
       now,
     ]);
     if (!row) return false;
-    await this.history.record([{ action: 'create', before: null, after: toModelConfig(row) }], now);
+    await this.history.record([createOf(toModelConfig(row))], now);
     await this.cache.invalidate(usageTypeTags(fields.usageType));
     return true;
   }
@@ -252,13 +248,6 @@ export class ModelConfigsRepository {
     return deleted.length > 0;
   }
 
-  /** Deletes every config of a usage type; returns them. */
-  async deleteUsageType(usageType: string): Promise<ModelConfig[]> {
-    const deleted = await this.deleteReturning(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
-    await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
-    return deleted;
-  }
-
   /** The configs of a usage type by priority (uncached: writes use it). */
   async ofUsageType(usageType: string): Promise<ModelConfig[]> {
     const rows = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.ofUsageType, [usageType]);
@@ -266,20 +255,31 @@ export class ModelConfigsRepository {
   }
 
   /**
-   * Replaces every config of `usageType` with `rows` (whole configs), recording `changes`: the
-   * caller knows which rows are updates, creates and deletes.
+   * Replaces every config of `usageType` with `rows` (whole configs) in one DELETE, one INSERT and
+   * one history statement, recording `changes` (the caller knows which rows are updates, creates
+   * and deletes) or, without them, a delete of every old row and then a create of every new one.
+   * Returns the new configs by priority and the newest history seq written: the chain's new
+   * version (no history row of the usage type visible in this transaction is newer).
    */
   async replaceUsageType(
     usageType: string,
     rows: readonly ModelConfig[],
-    changes: readonly ConfigChange[],
-  ): Promise<void> {
-    await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]);
-    if (rows.length > 0) {
-      await this.db.execute(MODEL_CONFIG_SQL.insertRows, [JSON.stringify(rows.map(toRowJson))]);
-    }
-    await this.history.record(changes);
+    changes?: readonly ConfigChange[],
+  ): Promise<{ items: ModelConfig[]; version: number }> {
+    const deleted = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.deleteUsageType, [
+      usageType,
+    ]);
+    const inserted =
+      rows.length === 0
+        ? []
+        : await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.insertRows, [
+            JSON.stringify(rows.map(toRowJson)),
+          ]);
+    const version = await this.history.record(
+      changes ?? [...deleted.map((row) => deleteOf(toModelConfig(row))), ...rows.map(createOf)],
+    );
     await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
+    return { items: inserted.map(toModelConfig).sort((a, b) => a.priority - b.priority), version };
   }
 
   /** Deletes every config; returns how many. */
@@ -292,7 +292,7 @@ export class ModelConfigsRepository {
   /** Runs a `DELETE … RETURNING` and records a delete for every row it removed. */
   private async deleteReturning(sql: string, params: string[]): Promise<ModelConfig[]> {
     const deleted = (await this.db.query<ModelConfigRow>(sql, params)).map(toModelConfig);
-    await this.history.record(deleted.map((before) => ({ action: 'delete', before, after: null })));
+    await this.history.record(deleted.map(deleteOf));
     return deleted;
   }
 }

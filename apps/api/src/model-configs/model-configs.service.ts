@@ -182,7 +182,8 @@ export class ModelConfigsService implements OnApplicationBootstrap {
 
   /**
    * Replaces a usage type's configs with `items` at priorities 1..n, atomically; answers them and
-   * the chain's new version (read in the same transaction, so no later write can slip in).
+   * the chain's new version (the newest history seq its own transaction wrote, so no later write
+   * can slip in).
    */
   @RecordedAs('chain')
   replaceChain(
@@ -209,14 +210,12 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     if (ifMatch !== undefined && !matchesVersion(ifMatch, await this.chainVersion(usageType))) {
       throw ApiError.versionMismatch('The chain changed since; read it again.');
     }
-    await this.repository.deleteUsageType(usageType);
     const now = new Date();
-    // One statement for the whole chain, however long.
     const configs = items.map((item, index) =>
       newConfig(withDefaults({ ...item, usageType, priority: index + 1 }), now),
     );
-    const created = await this.repository.insertRows(configs, undefined, now);
-    return { items: created, version: await this.chainVersion(usageType) };
+    // Three statements for the whole chain, however long; its new version comes with them.
+    return this.repository.replaceUsageType(usageType, configs);
   }
 
   /** Inserts each default config whose slot is free. */

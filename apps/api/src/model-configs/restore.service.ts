@@ -5,7 +5,7 @@ import { ApiError } from '../common/api-error';
 import { type IfMatch, matchesVersion } from '../common/if-match';
 import { RecordedAs } from '../history/change-context';
 import { HistoryRepository } from '../history/history.repository';
-import type { ConfigChange } from '../history/history.types';
+import { type ConfigChange, deleteOf } from '../history/history.types';
 import type { ModelConfig, ModelConfigFields } from './model-config.types';
 import { ModelConfigsRepository } from './model-configs.repository';
 
@@ -99,8 +99,7 @@ export class RestoreService {
       rows.push(row);
       changes.push({ action: live ? 'update' : 'create', before: live ?? null, after: row });
     }
-    for (const gone of current.values())
-      changes.push({ action: 'delete', before: gone, after: null });
+    for (const gone of current.values()) changes.push(deleteOf(gone));
     await this.repository.replaceUsageType(usageType, rows, changes);
     return rows.sort((a, b) => a.priority - b.priority);
   }
