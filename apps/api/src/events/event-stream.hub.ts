@@ -75,7 +75,8 @@ export class EventStreamHub implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.subscription = this.changeLog.events.subscribe((event) => {
-      // Rendered once per event, not once per client.
+      if (this.clients.size === 0) return;
+      // Rendered once per event, not once per client (and not at all without clients).
       const text = frame('change', event, event.id);
       for (const client of this.clients) this.deliver(client, event, text);
     });
