@@ -349,3 +349,38 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
     expect(left[0]).toMatchObject({ configId: config.id, version: 2, after: config });
   });
 });
+
+describe('usage-type history of configs moved out, across migration 0004', () => {
+  it('still lists a move out of a usage type after the upgrade backfills from_usage_type', async () => {
+    const first = await startTestApp({ API_KEY: OPS_KEY });
+    let again: TestApp | undefined;
+    try {
+      const api = new ApiClient(first.url, { 'x-api-key': OPS_KEY });
+      const from = unique('hist-move-from');
+      const to = unique('hist-move-to');
+      const config = await api.create(configBody(from, 1));
+      await api.patch(config.id, { usageType: to });
+      const before = await api.http().get(`${API}/usage-types/${from}/history`);
+      const items = (before.body as { items: HistoryEntry[] }).items;
+      expect(items.map((e) => [e.action, e.usageType])).toEqual([
+        ['update', to],
+        ['create', from],
+      ]);
+      expect(before.headers.etag).toBe(`"${items[0].seq}"`);
+      // As if this database were written before migration 0004.
+      const db = first.app.get(DuckDbClient);
+      await db.execute('ALTER TABLE model_config_history DROP COLUMN from_usage_type');
+      await db.execute('DELETE FROM schema_migrations WHERE name = $1', [
+        '0004_add_history_from_usage_type.sql',
+      ]);
+      await first.app.close();
+      again = await startTestApp({ DUCKDB_PATH: first.dbPath, API_KEY: OPS_KEY });
+      const after = await new ApiClient(again.url).http().get(`${API}/usage-types/${from}/history`);
+      expect(after.body).toEqual(before.body);
+      expect(after.headers.etag).toBe(before.headers.etag);
+    } finally {
+      await again?.close();
+      await first.close();
+    }
+  });
+});

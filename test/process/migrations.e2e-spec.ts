@@ -66,6 +66,7 @@ describe('migration checksums', () => {
       MIGRATION_FILE,
       '0002_create_model_config_history.sql',
       '0003_create_model_config_events.sql',
+      '0004_add_history_from_usage_type.sql',
     ]);
     expect(original[0].checksum).toMatch(/^[0-9a-f]{64}$/);
 

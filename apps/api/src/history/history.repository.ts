@@ -33,6 +33,7 @@ export class HistoryRepository {
       return {
         config_id: config.id,
         usage_type: config.usageType,
+        from_usage_type: before?.usageType ?? null,
         priority: config.priority,
         version: config.version,
         action,

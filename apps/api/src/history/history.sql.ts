@@ -5,19 +5,22 @@ const COLUMNS = `seq, change_set AS "changeSet", config_id AS "configId", usage_
 
 /** The rows of one change set, as one JSON array (`$6`): one statement however many rows. */
 const CHANGE_ROWS = `(SELECT unnest(from_json($6::JSON, '[{"config_id":"VARCHAR","usage_type":"VARCHAR",
-  "priority":"INTEGER","version":"INTEGER","action":"VARCHAR","before":"VARCHAR","after":"VARCHAR"}]'),
-  recursive := true))`;
+  "from_usage_type":"VARCHAR","priority":"INTEGER","version":"INTEGER","action":"VARCHAR",
+  "before":"VARCHAR","after":"VARCHAR"}]'), recursive := true))`;
 
-/** Rows that concern usage type `$1`: changes in it, and configs moved out of it. */
-const OF_USAGE_TYPE = `(usage_type = $1 OR json_extract_string(before, '$.usageType') = $1)`;
+/**
+ * Rows that concern usage type `$1`: changes in it, and configs moved out of it
+ * (`from_usage_type` is `before.usageType`, migration 0004).
+ */
+const OF_USAGE_TYPE = `(usage_type = $1 OR from_usage_type = $1)`;
 
 /** Every statement about `model_config_history`; each one parameterized. */
 export const HISTORY_SQL = {
   /** `record`: `$1` change set, `$2` operation, `$3` actor, `$4` request id, `$5` time. */
-  record: `INSERT INTO model_config_history (change_set, config_id, usage_type, priority, version,
-         operation, action, before, after, actor, request_id, changed_at)
-       SELECT $1, config_id, usage_type, priority, version, $2, action, before::JSON, after::JSON,
-         $3, $4, $5::TIMESTAMP
+  record: `INSERT INTO model_config_history (change_set, config_id, usage_type, from_usage_type,
+         priority, version, operation, action, before, after, actor, request_id, changed_at)
+       SELECT $1, config_id, usage_type, from_usage_type, priority, version, $2, action,
+         before::JSON, after::JSON, $3, $4, $5::TIMESTAMP
        FROM ${CHANGE_ROWS}
        RETURNING seq`,
   /** A page of config `$1`'s history older than seq `$2` (none: the newest), `$3` rows. */
