@@ -136,6 +136,8 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
         ['delete', old.id],
       ].sort(),
     );
+    // Recorded at the time the configs carry: a restore `at` their createdAt includes them.
+    for (const change of changes) expect(change.changedAt).toBe(chain[0].createdAt);
 
     // Reset: every config deleted and the defaults created, one change set.
     ok(await api.http().post(`${API}/model-configs/reset`).set(api.writeHeaders));

@@ -265,6 +265,7 @@ export class ModelConfigsRepository {
     usageType: string,
     rows: readonly ModelConfig[],
     changes?: readonly ConfigChange[],
+    now = new Date(),
   ): Promise<{ items: ModelConfig[]; version: number }> {
     const deleted = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.deleteUsageType, [
       usageType,
@@ -277,6 +278,7 @@ export class ModelConfigsRepository {
           ]);
     const version = await this.history.record(
       changes ?? [...deleted.map((row) => deleteOf(toModelConfig(row))), ...rows.map(createOf)],
+      now,
     );
     await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
     return { items: inserted.map(toModelConfig).sort((a, b) => a.priority - b.priority), version };

@@ -215,7 +215,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
       newConfig(withDefaults({ ...item, usageType, priority: index + 1 }), now),
     );
     // Three statements for the whole chain, however long; its new version comes with them.
-    return this.repository.replaceUsageType(usageType, configs);
+    return this.repository.replaceUsageType(usageType, configs, undefined, now);
   }
 
   /** Inserts each default config whose slot is free. */
