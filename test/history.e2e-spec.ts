@@ -369,9 +369,13 @@ describe('usage-type history of configs moved out, across migration 0004', () =>
         ['create', from],
       ]);
       expect(before.headers.etag).toBe(`"${items[0].seq}"`);
-      // As if this database were written before migration 0004.
+      // As if this database were written before migration 0004 (its table has no such column).
       const db = first.app.get(DuckDbClient);
-      await db.execute('ALTER TABLE model_config_history DROP COLUMN from_usage_type');
+      await db.execute(
+        'CREATE TABLE old_history AS SELECT * EXCLUDE (from_usage_type) FROM model_config_history',
+      );
+      await db.execute('DROP TABLE model_config_history');
+      await db.execute('ALTER TABLE old_history RENAME TO model_config_history');
       await db.execute('DELETE FROM schema_migrations WHERE name = $1', [
         '0004_add_history_from_usage_type.sql',
       ]);
