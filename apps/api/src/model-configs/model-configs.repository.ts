@@ -255,11 +255,10 @@ export class ModelConfigsRepository {
   }
 
   /**
-   * Replaces every config of `usageType` with `rows` (whole configs) in one DELETE, one INSERT and
-   * one history statement, recording `changes` (the caller knows which rows are updates, creates
-   * and deletes) or, without them, a delete of every old row and then a create of every new one.
-   * Returns the new configs by priority and the newest history seq written: the chain's new
-   * version (no history row of the usage type visible in this transaction is newer).
+   * Replaces every config of `usageType` with `rows` in one DELETE, one INSERT and one history
+   * statement, recording `changes` (the caller knows the updates, creates and deletes) or else a
+   * delete of every old row, then a create of every new one. Returns the new configs by priority
+   * and the newest history seq written: the chain's new version (none visible here is newer).
    */
   async replaceUsageType(
     usageType: string,
@@ -267,9 +266,10 @@ export class ModelConfigsRepository {
     changes?: readonly ConfigChange[],
     now = new Date(),
   ): Promise<{ items: ModelConfig[]; version: number }> {
-    const deleted = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.deleteUsageType, [
-      usageType,
-    ]);
+    // The old rows are read back only when this method writes their deletes itself.
+    const deleted = changes
+      ? await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]).then(() => [])
+      : await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
     const inserted =
       rows.length === 0
         ? []

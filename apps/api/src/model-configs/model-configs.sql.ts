@@ -111,6 +111,8 @@ export const MODEL_CONFIG_SQL = {
   delete: `DELETE FROM model_configs WHERE id = $1 RETURNING ${COLUMNS}`,
   /** `deleteUsageType`: every config of usage type `$1`. */
   deleteUsageType: `DELETE FROM model_configs WHERE usage_type = $1 RETURNING ${COLUMNS}`,
+  /** `replaceUsageType` with the caller's changes: every config of usage type `$1`, unread. */
+  clearUsageType: 'DELETE FROM model_configs WHERE usage_type = $1',
   /** `ofUsageType`: the configs of usage type `$1` by priority (uncached: writes use it). */
   ofUsageType: `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 ORDER BY priority`,
   /** `deleteAll`: every config. */
