@@ -187,6 +187,46 @@ describe.each(CONFIGS)('query cache over HTTP (%s store, %s)', (store, responses
     });
   }
 
+  it('a write to one provider keeps the cached provider pages of the others', async () => {
+    const ut = unique('prov-pages');
+    const [mine, other, third] = [unique('prov-mine'), unique('prov-other'), unique('prov-third')];
+    let moved = await api.create(configBody(ut, 1, { provider: mine, modelId: 'm-1' }));
+    const kept = await api.create(configBody(ut, 2, { provider: other, modelId: 'm-2' }));
+    const page = (provider: string, query = '') =>
+      `${API}/model-configs?provider=${provider}${query}`;
+    const items = async (path: string) =>
+      ok<{ items: ModelConfig[] }>(await api.http().get(path)).items;
+    const otherPages = [page(other), page(other, '&enabled=true&limit=10')];
+    for (const path of [...otherPages, page(mine), page(third)]) await items(path);
+
+    // Same usage type, other provider: the other provider's pages stay cached.
+    const before = await cacheStats();
+    moved = await api.patch(moved.id, { modelName: 'Renamed, same provider', enabled: false });
+    for (const path of otherPages) expect(await items(path)).toEqual([kept]);
+    const after = await cacheStats();
+    // At most the PATCH's own read of the config is a load.
+    expect(after.misses - before.misses).toBeLessThanOrEqual(1);
+    expect(await items(page(mine))).toEqual([moved]);
+    expect(await items(page(mine, '&enabled=true'))).toEqual([]);
+
+    // A move to another provider shows on both providers' pages at once.
+    moved = await api.patch(moved.id, { provider: third, enabled: true });
+    expect(await items(page(mine))).toEqual([]);
+    expect(await items(page(third))).toEqual([moved]);
+    expect(await items(page(third, '&enabled=true'))).toEqual([moved]);
+
+    // A chain replace: the providers of its old configs and of its new ones.
+    const replaced = ok<{ items: ModelConfig[] }>(
+      await api
+        .http()
+        .put(`${API}/usage-types/${ut}/chain`)
+        .send({ items: [{ modelId: 'm-new', modelName: 'New', provider: mine }] }),
+    ).items;
+    expect(await items(page(other))).toEqual([]);
+    expect(await items(page(third))).toEqual([]);
+    expect(await items(page(mine))).toEqual(replaced);
+  });
+
   describe('read after write on every cached path', () => {
     it('POST /model-configs', async () => {
       const ut = unique('create');

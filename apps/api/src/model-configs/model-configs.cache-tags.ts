@@ -2,9 +2,9 @@ import type { ModelConfigFields } from './model-config.types';
 
 /**
  * Cache tags. A write invalidates only what it can change: a config's text (its name, parameters)
- * touches its id, its usage type's full-config entries and the grouped list; a structural change
- * (slot, model, provider, enabled) also its chains, the summary and the provider lists. Only
- * reset invalidates everything.
+ * touches its id, its usage type's full-config entries, the grouped list and its provider's
+ * pages; a structural change (slot, model, provider, enabled) also its chains, the summary and the
+ * provider model lists, before and after. Only reset invalidates everything.
  */
 export const TAG = {
   /** Full configs of a usage type: its active model, model validation. */
@@ -16,6 +16,8 @@ export const TAG = {
   ids: 'ids',
   /** Every list of full configs across usage types: grouped, unfiltered pages. */
   grouped: 'grouped',
+  /** Pages filtered by provider but not by usage type: they show only that provider's configs. */
+  provider: (provider: string) => `provider-configs:${provider}`,
   /** Lists of model ids and counts: usage-type summary, provider models. */
   structure: 'structure',
 } as const;
@@ -30,12 +32,36 @@ export const STRUCTURAL: readonly (keyof ModelConfigFields)[] = [
 ];
 
 /** Every tag a whole usage type's entries carry, plus the global lists. */
-export const usageTypeTags = (usageType: string) => [
+const usageTypeTags = (usageType: string) => [
   TAG.configs(usageType),
   TAG.chain(usageType),
   TAG.grouped,
   TAG.structure,
 ];
+
+/** The tag a list page carries: its usage type's, else its provider's, else the grouped tag. */
+export const listTag = (usageType?: string, provider?: string): string =>
+  usageType !== undefined
+    ? TAG.configs(usageType)
+    : provider !== undefined
+      ? TAG.provider(provider)
+      : TAG.grouped;
+
+/**
+ * What a write that creates, deletes or restructures `configs` (each one's image before and after
+ * the write) invalidates: their usage types' entries, the global lists and their providers' pages.
+ */
+export const changeTags = (
+  configs: Iterable<Pick<ModelConfigFields, 'usageType' | 'provider'> | null>,
+): string[] => {
+  const tags = new Set<string>();
+  for (const config of configs) {
+    if (!config) continue;
+    for (const tag of usageTypeTags(config.usageType)) tags.add(tag);
+    tags.add(TAG.provider(config.provider));
+  }
+  return [...tags];
+};
 
 /** Cache keys; user values are JSON-encoded so no two keys can collide. */
 export const key = (kind: string, ...parts: (string | number | boolean | null)[]) =>

@@ -10,7 +10,7 @@ import type {
   UsageTypeSummary,
 } from './model-config.types';
 import { type ConfigChange, createOf, deleteOf } from '../history/history.types';
-import { STRUCTURAL, TAG, key, usageTypeTags } from './model-configs.cache-tags';
+import { STRUCTURAL, TAG, changeTags, key, listTag } from './model-configs.cache-tags';
 import {
   MODEL_CONFIG_SQL,
   type ModelConfigRow,
@@ -34,8 +34,9 @@ export class ModelConfigsRepository {
 
   /**
    * A page of configs ordered by usage type and priority, and the total matching the filter
-   * (cached). A page of one usage type carries only that usage type's tag, so a write elsewhere
-   * keeps it; any other page spans usage types and goes with every write (the grouped tag).
+   * (cached). A page of one usage type carries only that usage type's tag, and a page of one
+   * provider only that provider's, so a write elsewhere keeps them; an unfiltered page spans
+   * everything and goes with every write (the grouped tag).
    */
   list(filter: ListFilter): Promise<{ items: ModelConfig[]; total: number }> {
     const { usageType, provider, enabled, limit, offset } = filter;
@@ -52,7 +53,7 @@ export class ModelConfigsRepository {
         const count = await this.db.queryOne<{ total: number }>(MODEL_CONFIG_SQL.listTotal, params);
         return { items: [], total: count?.total ?? 0 };
       },
-      { tags: [usageType === undefined ? TAG.grouped : TAG.configs(usageType)] },
+      { tags: [listTag(usageType, provider)] },
     );
   }
 
@@ -173,7 +174,7 @@ export class ModelConfigsRepository {
     ]);
     const config = toModelConfig(row as ModelConfigRow);
     await this.history.record([createOf(config)], now);
-    await this.cache.invalidate(usageTypeTags(fields.usageType));
+    await this.cache.invalidate(changeTags([fields]));
     return config;
   }
 
@@ -191,9 +192,7 @@ export class ModelConfigsRepository {
       JSON.stringify(configs.map(toRowJson)),
     ]);
     await this.history.record(changes, now);
-    await this.cache.invalidate(
-      [...new Set(configs.map((c) => c.usageType))].flatMap(usageTypeTags),
-    );
+    await this.cache.invalidate(changeTags(configs));
     return rows.map(toModelConfig).sort((a, b) => a.priority - b.priority);
   }
 
@@ -206,7 +205,7 @@ export class ModelConfigsRepository {
     ]);
     if (!row) return false;
     await this.history.record([createOf(toModelConfig(row))], now);
-    await this.cache.invalidate(usageTypeTags(fields.usageType));
+    await this.cache.invalidate(changeTags([fields]));
     return true;
   }
 
@@ -229,22 +228,19 @@ export class ModelConfigsRepository {
     if (updated)
       await this.history.record([{ action: 'update', before: current, after: updated }], now);
     const structural = STRUCTURAL.some((field) => current[field] !== fields[field]);
-    await this.cache.invalidate(
-      structural
-        ? [
-            TAG.id(current.id),
-            ...usageTypeTags(current.usageType),
-            ...usageTypeTags(fields.usageType),
-          ]
-        : [TAG.id(current.id), TAG.configs(current.usageType), TAG.grouped],
-    );
+    await this.cache.invalidate([
+      TAG.id(current.id),
+      ...(structural
+        ? changeTags([current, fields])
+        : [TAG.configs(current.usageType), TAG.grouped, TAG.provider(current.provider)]),
+    ]);
     return updated;
   }
 
   /** Deletes a config; returns whether it existed. */
   async delete(config: ModelConfig): Promise<boolean> {
     const deleted = await this.deleteReturning(MODEL_CONFIG_SQL.delete, [config.id]);
-    await this.cache.invalidate([TAG.id(config.id), ...usageTypeTags(config.usageType)]);
+    await this.cache.invalidate([TAG.id(config.id), ...changeTags([config])]);
     return deleted.length > 0;
   }
 
@@ -276,11 +272,14 @@ export class ModelConfigsRepository {
         : await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.insertRows, [
             JSON.stringify(rows.map(toRowJson)),
           ]);
-    const version = await this.history.record(
-      changes ?? [...deleted.map((row) => deleteOf(toModelConfig(row))), ...rows.map(createOf)],
-      now,
-    );
-    await this.cache.invalidate([TAG.ids, ...usageTypeTags(usageType)]);
+    const recorded = changes ?? [
+      ...deleted.map((row) => deleteOf(toModelConfig(row))),
+      ...rows.map(createOf),
+    ];
+    const version = await this.history.record(recorded, now);
+    // Every old row is in a recorded change or, kept as it was, among the new rows.
+    const touched = [...rows, ...recorded.flatMap((change) => [change.before, change.after])];
+    await this.cache.invalidate([TAG.ids, ...changeTags(touched)]);
     return { items: inserted.map(toModelConfig).sort((a, b) => a.priority - b.priority), version };
   }
 
