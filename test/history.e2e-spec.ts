@@ -116,6 +116,41 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
     expect(text).not.toContain(CI_KEY);
   });
 
+  it('one change and a change set of many store the same text, verbatim', async () => {
+    const ut = unique('hist-text');
+    const parameters = {
+      constructor: 'toString',
+      toString: { valueOf: ['hasOwnProperty'] },
+      quote: 'it\'s "quoted" \\ back',
+      unicode: '✓ 日本語 \u0000 \n',
+      sql: "'); DROP TABLE model_config_history; --",
+    };
+    const created = await api.create(configBody(ut, 1, { modelId: 'm-1', parameters }));
+    // One change: the PATCH's row.
+    const patched = await api.patch(created.id, { modelName: 'O\'Brien "two"' });
+    // Many changes: a bulk insert of two configs writes both rows in one statement.
+    const bulk = ok<{ items: ModelConfig[] }>(
+      await api
+        .http()
+        .post(`${API}/model-configs/bulk`)
+        .set(api.writeHeaders)
+        .send({ items: [2, 3].map((p) => configBody(ut, p, { modelId: `m-${p}`, parameters })) }),
+      201,
+    ).items;
+    const { items } = await historyOf(ut);
+    const byConfig = (id: string) => items.filter((e) => e.configId === id);
+    expect(byConfig(created.id).map((e) => [e.action, e.before, e.after])).toEqual([
+      ['update', created, patched],
+      ['create', null, created],
+    ]);
+    for (const config of bulk) {
+      expect(byConfig(config.id).map((e) => [e.action, e.before, e.after])).toEqual([
+        ['create', null, config],
+      ]);
+    }
+    expect(patched.parameters).toEqual(parameters);
+  });
+
   it('a chain replace is one change set; seed and reset are recorded', async () => {
     const ut = unique('hist-chain');
     const old = await api.create(configBody(ut, 1, { modelId: 'old' }));

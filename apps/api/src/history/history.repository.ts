@@ -43,14 +43,19 @@ export class HistoryRepository {
     });
     const changeSet = context.changeSet ?? randomUUID();
     const operation = context.operation ?? 'update';
-    const written = await this.db.query<{ seq: number }>(HISTORY_SQL.record, [
-      changeSet,
-      operation,
-      context.actor,
-      context.requestId,
-      now,
-      JSON.stringify(rows),
-    ]);
+    const common = [changeSet, operation, context.actor, context.requestId, now];
+    const [one] = rows;
+    const written =
+      rows.length === 1
+        ? await this.db.query<{ seq: number }>(HISTORY_SQL.recordOne, [
+            ...common,
+            ...[one.config_id, one.usage_type, one.from_usage_type, one.priority, one.version],
+            ...[one.action, one.before, one.after],
+          ])
+        : await this.db.query<{ seq: number }>(HISTORY_SQL.record, [
+            ...common,
+            JSON.stringify(rows),
+          ]);
     const newest = Math.max(...written.map((row) => Number(row.seq)));
     // Published once the transaction commits (never if it rolls back).
     this.changeLog.collect(
