@@ -216,6 +216,10 @@ describe.each(CONFIGS)('query cache over HTTP (%s store, %s)', (store, responses
     expect(await items(page(third, '&enabled=true'))).toEqual([moved]);
 
     // A chain replace: the providers of its old configs and of its new ones.
+    const history = `${API}/usage-types/${ut}/history`;
+    const at = ok<{ items: { changedAt: string }[] }>(await api.http().get(history)).items[0]
+      .changedAt;
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const replaced = ok<{ items: ModelConfig[] }>(
       await api
         .http()
@@ -225,6 +229,19 @@ describe.each(CONFIGS)('query cache over HTTP (%s store, %s)', (store, responses
     expect(await items(page(other))).toEqual([]);
     expect(await items(page(third))).toEqual([]);
     expect(await items(page(mine))).toEqual(replaced);
+
+    // A restore to before that replace: the providers it brings back and the one it removes.
+    const restored = ok<{ items: ModelConfig[] }>(
+      await api
+        .http()
+        .post(`${API}/usage-types/${ut}/restore?at=${encodeURIComponent(at)}`)
+        .set(api.writeHeaders),
+    ).items;
+    const [movedBack, keptBack] = restored;
+    expect([movedBack.provider, keptBack.provider]).toEqual([third, other]);
+    expect(await items(page(third))).toEqual([movedBack]);
+    expect(await items(page(other))).toEqual([keptBack]);
+    expect(await items(page(mine))).toEqual([]);
   });
 
   describe('read after write on every cached path', () => {
