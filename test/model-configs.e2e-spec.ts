@@ -205,6 +205,57 @@ describe.each(MODES)('model-configs API (%s mode)', (_mode, modeEnv) => {
     ])('rejects the bad query %s with 400 naming %s', async (query, field) => {
       expectValidation(await api.http().get(`${API}/model-configs?${query}`), field);
     });
+
+    // One message per field: a value that is not an integer at all must be told so, not that it is
+    // out of range (class-validator checks a property's decorators bottom-up).
+    const NOT_AN_INTEGER: [string, string, string][] = [
+      ['GET', '/model-configs?limit=abc', 'limit must be a decimal integer from 1 to 1000'],
+      ['GET', '/model-configs?limit=-1', 'limit must be a decimal integer from 1 to 1000'],
+      ['GET', '/model-configs?limit=1.5', 'limit must be a decimal integer from 1 to 1000'],
+      ['GET', '/model-configs?offset=-1', 'offset must be a decimal integer ≥ 0'],
+      ['GET', '/model-configs?offset=abc', 'offset must be a decimal integer ≥ 0'],
+      [
+        'GET',
+        '/usage-types/chat_deep/history?limit=x',
+        'limit must be a decimal integer from 1 to 500',
+      ],
+      ['GET', '/events/log?since=-1', 'since must be a decimal integer ≥ 0'],
+      ['GET', '/events/log?limit=many', 'limit must be a decimal integer from 1 to 1000'],
+      [
+        'POST',
+        '/model-configs/00000000-0000-4000-8000-000000000000/restore/two',
+        'version must be a decimal integer ≥ 1',
+      ],
+      [
+        'PUT',
+        '/model-configs/by-slot/chat_deep/first',
+        'priority must be an integer from 1 to 1000',
+      ],
+    ];
+    it.each(NOT_AN_INTEGER)(
+      '%s %s says the value is not an integer',
+      async (method, path, message) => {
+        const req = api.http()[method.toLowerCase() as 'get' | 'post' | 'put'](`${API}${path}`);
+        const slot = { modelId: 'm', modelName: 'M', provider: 'p' };
+        const res =
+          method === 'GET'
+            ? await req
+            : await req.set(api.writeHeaders).send(method === 'PUT' ? slot : {});
+        expect(expectValidation(res)).toEqual([message]);
+      },
+    );
+
+    it.each(['abc', '-1', '1'])(
+      'POST with the priority "%s" (a string) says it must be an integer',
+      async (priority) => {
+        const res = await api
+          .http()
+          .post(`${API}/model-configs`)
+          .set(api.writeHeaders)
+          .send({ ...configBody(unique()), priority });
+        expect(expectValidation(res)).toEqual(['priority must be an integer number']);
+      },
+    );
   });
 
   describe('GET /model-configs/:id', () => {

@@ -122,6 +122,9 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
     transform: true,
+    // One message per field: the first check that fails. class-validator checks a property's
+    // decorators bottom-up, so the type check (`@IsInt`) goes nearest the property and its
+    // bounds above it; otherwise `"abc"` is refused as "must not be greater than 1000".
     stopAtFirstError: true,
     transformerPackage: reconcilingTransformer,
     validationError: { target: false, value: false },

@@ -8,8 +8,8 @@ export class StreamQuery {
   @ApiPropertyOptional({ minimum: 0, description: 'Resume after this event id' })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'since must be a decimal integer ≥ 0' })
   @Min(0)
+  @IsInt({ message: 'since must be a decimal integer ≥ 0' })
   since?: number;
 }
 
@@ -18,9 +18,9 @@ export class EventLogQuery extends StreamQuery {
   @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'limit must be a decimal integer from 1 to 1000' })
-  @Min(1)
   @Max(1000)
+  @Min(1)
+  @IsInt({ message: 'limit must be a decimal integer from 1 to 1000' })
   limit?: number;
 
   @ApiPropertyOptional({ example: 'chat_deep' })

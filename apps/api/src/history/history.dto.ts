@@ -9,9 +9,9 @@ export class HistoryQuery {
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'limit must be a decimal integer from 1 to 500' })
-  @Min(1)
   @Max(500)
+  @Min(1)
+  @IsInt({ message: 'limit must be a decimal integer from 1 to 500' })
   limit?: number;
 
   @ApiPropertyOptional({ description: "The previous page's nextCursor" })
@@ -25,8 +25,8 @@ export class HistoryQuery {
 export class RestoreVersionParams extends IdParams {
   @ApiProperty({ minimum: 1 })
   @Transform(toInteger)
-  @IsInt({ message: 'version must be a decimal integer ≥ 1' })
   @Min(1)
+  @IsInt({ message: 'version must be a decimal integer ≥ 1' })
   version!: number;
 }
 

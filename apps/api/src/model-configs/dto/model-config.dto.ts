@@ -36,9 +36,9 @@ export class CreateModelConfigDto {
 
   @ApiProperty({ example: 1, minimum: 1, maximum: 1000 })
   @IsDefined()
-  @IsInt()
-  @Min(1)
   @Max(1000)
+  @Min(1)
+  @IsInt()
   priority!: number;
 
   @ApiProperty({ example: 'openrouter/auto', minLength: 1, maxLength: 256 })

@@ -33,9 +33,9 @@ export class UsageTypeParams {
 export class SlotParams extends UsageTypeParams {
   @ApiProperty({ example: 1, minimum: 1, maximum: 1000 })
   @Transform(toInteger)
-  @IsInt({ message: 'priority must be an integer from 1 to 1000' })
-  @Min(1)
   @Max(1000)
+  @Min(1)
+  @IsInt({ message: 'priority must be an integer from 1 to 1000' })
   priority!: number;
 }
 
@@ -82,15 +82,15 @@ export class ListModelConfigsQuery {
   @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'limit must be a decimal integer from 1 to 1000' })
-  @Min(1)
   @Max(1000)
+  @Min(1)
+  @IsInt({ message: 'limit must be a decimal integer from 1 to 1000' })
   limit?: number;
 
   @ApiPropertyOptional({ default: 0, minimum: 0 })
   @IsOptional()
   @Transform(toInteger)
-  @IsInt({ message: 'offset must be a decimal integer ≥ 0' })
   @Min(0)
+  @IsInt({ message: 'offset must be a decimal integer ≥ 0' })
   offset?: number;
 }
