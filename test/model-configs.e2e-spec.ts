@@ -256,6 +256,23 @@ describe.each(MODES)('model-configs API (%s mode)', (_mode, modeEnv) => {
         expect(expectValidation(res)).toEqual(['priority must be an integer number']);
       },
     );
+
+    it.each<[string, unknown]>([
+      ['modelName', 5],
+      ['modelId', { id: 'm' }],
+      ['usageType', ['chat']],
+      ['provider', true],
+    ])(
+      'POST with a %s that is not a string (%j) says it must be a string',
+      async (field, value) => {
+        const res = await api
+          .http()
+          .post(`${API}/model-configs`)
+          .set(api.writeHeaders)
+          .send({ ...configBody(unique()), [field]: value });
+        expect(expectValidation(res)).toEqual([`${field} must be a string`]);
+      },
+    );
   });
 
   describe('GET /model-configs/:id', () => {

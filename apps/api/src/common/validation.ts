@@ -123,8 +123,9 @@ export function createValidationPipe(): ValidationPipe {
     forbidUnknownValues: true,
     transform: true,
     // One message per field: the first check that fails. class-validator checks a property's
-    // decorators bottom-up, so the type check (`@IsInt`) goes nearest the property and its
-    // bounds above it; otherwise `"abc"` is refused as "must not be greater than 1000".
+    // decorators bottom-up, so the type check (`@IsInt`, `@IsString`) goes nearest the property
+    // and the checks of its value above it; otherwise `"abc"` is refused as "must not be greater
+    // than 1000" and the number 5 as a name that "must not contain control characters".
     stopAtFirstError: true,
     transformerPackage: reconcilingTransformer,
     validationError: { target: false, value: false },

@@ -25,8 +25,8 @@ export class EventLogQuery extends StreamQuery {
 
   @ApiPropertyOptional({ example: 'chat_deep' })
   @IsOptional()
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'usageType must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   usageType?: string;
 }

@@ -16,8 +16,8 @@ export class HistoryQuery {
 
   @ApiPropertyOptional({ description: "The previous page's nextCursor" })
   @IsOptional()
-  @IsString()
   @Matches(/^[1-9]\d{0,15}$/, { message: 'cursor must be a nextCursor of this API' })
+  @IsString()
   cursor?: string;
 }
 

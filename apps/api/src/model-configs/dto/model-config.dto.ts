@@ -29,9 +29,9 @@ import { IsOmittable, IsParameters, NO_CONTROL_CHARS, SLUG } from './validators'
 export class CreateModelConfigDto {
   @ApiProperty({ example: 'chat_deep', pattern: SLUG.source, minLength: 1, maxLength: 64 })
   @IsDefined()
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'usageType must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   usageType!: string;
 
   @ApiProperty({ example: 1, minimum: 1, maximum: 1000 })
@@ -43,23 +43,23 @@ export class CreateModelConfigDto {
 
   @ApiProperty({ example: 'openrouter/auto', minLength: 1, maxLength: 256 })
   @IsDefined()
-  @IsString()
-  @Length(1, 256)
   @Matches(NO_CONTROL_CHARS, { message: 'modelId must not contain control characters' })
+  @Length(1, 256)
+  @IsString()
   modelId!: string;
 
   @ApiProperty({ example: 'OpenRouter Auto', minLength: 1, maxLength: 256 })
   @IsDefined()
-  @IsString()
-  @Length(1, 256)
   @Matches(NO_CONTROL_CHARS, { message: 'modelName must not contain control characters' })
+  @Length(1, 256)
+  @IsString()
   modelName!: string;
 
   @ApiProperty({ example: 'openrouter', pattern: SLUG.source, minLength: 1, maxLength: 64 })
   @IsDefined()
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   provider!: string;
 
   @ApiPropertyOptional({

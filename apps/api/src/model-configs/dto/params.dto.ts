@@ -23,9 +23,9 @@ export class IdParams {
 /** `:usageType` path parameter. */
 export class UsageTypeParams {
   @ApiProperty({ example: 'chat_deep' })
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'usageType must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   usageType!: string;
 }
 
@@ -42,18 +42,18 @@ export class SlotParams extends UsageTypeParams {
 /** `:usageType/models/:modelId` path parameters. */
 export class UsageTypeModelParams extends UsageTypeParams {
   @ApiProperty({ example: 'openrouter/auto' })
-  @IsString()
-  @Length(1, 256)
   @Matches(NO_CONTROL_CHARS, { message: 'modelId must not contain control characters' })
+  @Length(1, 256)
+  @IsString()
   modelId!: string;
 }
 
 /** `:provider` path parameter. */
 export class ProviderParams {
   @ApiProperty({ example: 'ollama' })
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   provider!: string;
 }
 
@@ -61,16 +61,16 @@ export class ProviderParams {
 export class ListModelConfigsQuery {
   @ApiPropertyOptional({ example: 'chat_deep' })
   @IsOptional()
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'usageType must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   usageType?: string;
 
   @ApiPropertyOptional({ example: 'ollama' })
   @IsOptional()
-  @IsString()
-  @Length(1, 64)
   @Matches(SLUG, { message: 'provider must match ^[a-z0-9][a-z0-9_.-]*$' })
+  @Length(1, 64)
+  @IsString()
   provider?: string;
 
   @ApiPropertyOptional({ type: Boolean })
