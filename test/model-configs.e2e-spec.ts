@@ -273,6 +273,17 @@ describe.each(MODES)('model-configs API (%s mode)', (_mode, modeEnv) => {
         expect(expectValidation(res)).toEqual([`${field} must be a string`]);
       },
     );
+
+    it.each<[string, string, unknown]>([
+      ['POST', '/model-configs/bulk', 'abc'],
+      ['POST', '/model-configs/bulk', { 0: {} }],
+      ['PUT', '/usage-types/chat_deep/chain', 'abc'],
+      ['PUT', '/usage-types/chat_deep/chain', { length: 1 }],
+    ])('%s %s with items %j says items must be an array', async (method, path, items) => {
+      const req = api.http()[method.toLowerCase() as 'post' | 'put'](`${API}${path}`);
+      const res = await req.set(api.writeHeaders).send({ items });
+      expect(expectValidation(res)).toEqual(['items must be an array']);
+    });
   });
 
   describe('GET /model-configs/:id', () => {

@@ -100,11 +100,11 @@ export class UpsertModelConfigDto extends IntersectionType(
 export class BulkCreateModelConfigsDto {
   @ApiProperty({ type: [CreateModelConfigDto], minItems: 1, maxItems: 1000 })
   @IsDefined()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
   // Without it, an item that is itself an array would be validated element by element.
   @IsObject({ each: true })
+  @ArrayMaxSize(1000)
+  @ArrayMinSize(1)
+  @IsArray()
   @ValidateNested({ each: true })
   @Type(() => CreateModelConfigDto)
   items!: CreateModelConfigDto[];
@@ -123,10 +123,10 @@ export class ChainItemDto extends PickType(UpsertModelConfigDto, [
 export class ReplaceChainDto {
   @ApiProperty({ type: [ChainItemDto], minItems: 1, maxItems: 100 })
   @IsDefined()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
   @IsObject({ each: true })
+  @ArrayMaxSize(100)
+  @ArrayMinSize(1)
+  @IsArray()
   @ValidateNested({ each: true })
   @Type(() => ChainItemDto)
   items!: ChainItemDto[];
