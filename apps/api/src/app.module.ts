@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { DuckDbModule, type DuckDbModuleOptions } from '@lib/duckdb';
 import { HealthModule } from '@lib/health';
 import { LoggingModule, MetricsModule } from '@lib/observability';
@@ -14,7 +14,7 @@ import type { AppConfig } from './config/app-config';
 import { APP_CONFIG } from './config/config.constants';
 import { ModelConfigsModule } from './model-configs/model-configs.module';
 import { UsageTypesModule } from './usage-types/usage-types.module';
-import { ChangeContextInterceptor } from './history/change-context.interceptor';
+import { ChangeContextHook } from './history/change-context.hook';
 
 /** Where the SQL migrations live (copied next to the compiled code by the Nest CLI). */
 export const MIGRATIONS_DIR = join(__dirname, 'model-configs', 'migrations');
@@ -128,7 +128,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_GUARD, useFactory: () => new ApiKeyGuard(config.apiKeys) },
-        { provide: APP_INTERCEPTOR, useClass: ChangeContextInterceptor },
+        ChangeContextHook,
       ],
     };
   }

@@ -33,9 +33,9 @@ export function currentChange(): ChangeContext {
   return storage.getStore() ?? { actor: 'system', requestId: null };
 }
 
-/** Runs `fn` on behalf of `actor` (e.g. an HTTP request's API key label, or `cli`). */
-export function runAsActor<T>(actor: string | null, requestId: string | null, fn: () => T): T {
-  return storage.run({ actor, requestId }, fn);
+/** Runs `fn` in `context` (an HTTP write's, whose actor the API key guard decides later). */
+export function runInChangeContext<T>(context: ChangeContext, fn: () => T): T {
+  return storage.run(context, fn);
 }
 
 /**
@@ -51,7 +51,9 @@ export function RecordedAs(operation: HistoryOperation): MethodDecorator {
     descriptor.value = function (this: unknown, ...args: unknown[]) {
       const context = currentChange();
       if (context.operation) return original.apply(this, args);
-      const scoped = { ...context, operation, changeSet: randomUUID() };
+      // Read now (an HTTP write's actor is a getter): the handler runs after the API key guard.
+      const { actor, requestId } = context;
+      const scoped = { actor, requestId, operation, changeSet: randomUUID() };
       return storage.run(scoped, () => original.apply(this, args));
     };
     Object.defineProperty(descriptor.value, 'name', { value: original.name });
