@@ -14,6 +14,7 @@ import { STRUCTURAL, TAG, changeTags, key, listTag } from './model-configs.cache
 import {
   MODEL_CONFIG_SQL,
   type ModelConfigRow,
+  byPriority,
   toModelConfig,
   toRowJson,
   values,
@@ -188,12 +189,10 @@ export class ModelConfigsRepository {
     now = new Date(),
   ): Promise<ModelConfig[]> {
     if (configs.length === 0) return [];
-    const rows = await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.insertRows, [
-      JSON.stringify(configs.map(toRowJson)),
-    ]);
+    await this.db.execute(MODEL_CONFIG_SQL.insertRows, [JSON.stringify(configs.map(toRowJson))]);
     await this.history.record(changes, now);
     await this.cache.invalidate(changeTags(configs));
-    return rows.map(toModelConfig).sort((a, b) => a.priority - b.priority);
+    return byPriority(configs);
   }
 
   /** Inserts a default config unless its slot is taken; returns whether it did. */
@@ -266,12 +265,8 @@ export class ModelConfigsRepository {
     const deleted = changes
       ? await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]).then(() => [])
       : await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
-    const inserted =
-      rows.length === 0
-        ? []
-        : await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.insertRows, [
-            JSON.stringify(rows.map(toRowJson)),
-          ]);
+    if (rows.length > 0)
+      await this.db.execute(MODEL_CONFIG_SQL.insertRows, [JSON.stringify(rows.map(toRowJson))]);
     const recorded = changes ?? [
       ...deleted.map((row) => deleteOf(toModelConfig(row))),
       ...rows.map(createOf),
@@ -280,7 +275,7 @@ export class ModelConfigsRepository {
     // Every old row is in a recorded change or, kept as it was, among the new rows.
     const touched = [...rows, ...recorded.flatMap((change) => [change.before, change.after])];
     await this.cache.invalidate([TAG.ids, ...changeTags(touched)]);
-    return { items: inserted.map(toModelConfig).sort((a, b) => a.priority - b.priority), version };
+    return { items: byPriority(rows), version };
   }
 
   /** Deletes every config; returns how many. */

@@ -92,6 +92,7 @@ export const MODEL_CONFIG_SQL = {
   /**
    * `insertRows`: whole rows (ids, versions and times included) from one JSON array `$1`: a
    * chain of any length in one statement. Values stay parameters; `parameters` is JSON text.
+   * Nothing is read back: the rows are stored as given (see `byPriority`).
    */
   insertRows: `INSERT INTO model_configs (${COLUMNS})
        SELECT id, usage_type, priority, model_id, model_name, provider, parameters::JSON, enabled,
@@ -99,8 +100,7 @@ export const MODEL_CONFIG_SQL = {
        FROM (SELECT unnest(from_json($1::JSON, '[{"id":"VARCHAR","usage_type":"VARCHAR",
          "priority":"INTEGER","model_id":"VARCHAR","model_name":"VARCHAR","provider":"VARCHAR",
          "parameters":"VARCHAR","enabled":"BOOLEAN","version":"INTEGER","created_at":"VARCHAR",
-         "updated_at":"VARCHAR"}]'), recursive := true))
-       RETURNING ${COLUMNS}`,
+         "updated_at":"VARCHAR"}]'), recursive := true))`,
   /** `update`: every writable field of row `$1` if its version is still `$2`, returned. */
   update: `UPDATE model_configs SET usage_type = $3, priority = $4, model_id = $5, model_name = $6,
          provider = $7, parameters = $8::JSON, enabled = $9, version = version + 1,
@@ -118,6 +118,32 @@ export const MODEL_CONFIG_SQL = {
   /** `deleteAll`: every config. */
   deleteAll: `DELETE FROM model_configs RETURNING ${COLUMNS}`,
 } as const;
+
+/**
+ * A config `insertRows` stored, as reading it back would give it (the same fields in the same
+ * order as {@link toModelConfig}): what the statement stores is exactly what it was given, so
+ * reading 100 rows of 11 columns back (`RETURNING`) would only cost time.
+ */
+function asStored(config: ModelConfig): ModelConfig {
+  return {
+    id: config.id,
+    usageType: config.usageType,
+    priority: config.priority,
+    modelId: config.modelId,
+    modelName: config.modelName,
+    provider: config.provider,
+    parameters: config.parameters,
+    enabled: config.enabled,
+    version: config.version,
+    createdAt: config.createdAt,
+    updatedAt: config.updatedAt,
+  };
+}
+
+/** The configs `insertRows` stored, as read back, by priority. */
+export function byPriority(configs: readonly ModelConfig[]): ModelConfig[] {
+  return configs.map(asStored).sort((a, b) => a.priority - b.priority);
+}
 
 /** A whole config as one row of `insertRows`' JSON array. */
 export function toRowJson(config: ModelConfig): Record<string, string | number | boolean> {
