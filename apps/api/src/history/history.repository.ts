@@ -37,8 +37,8 @@ export class HistoryRepository {
         priority: config.priority,
         version: config.version,
         action,
-        before: before && JSON.stringify(before),
-        after: after && JSON.stringify(after),
+        before: before ?? null,
+        after: after ?? null,
       };
     });
     const changeSet = context.changeSet ?? randomUUID();
@@ -50,7 +50,7 @@ export class HistoryRepository {
         ? await this.db.query<{ seq: number }>(HISTORY_SQL.recordOne, [
             ...common,
             ...[one.config_id, one.usage_type, one.from_usage_type, one.priority, one.version],
-            ...[one.action, one.before, one.after],
+            ...[one.action, jsonOrNull(one.before), jsonOrNull(one.after)],
           ])
         : await this.db.query<{ seq: number }>(HISTORY_SQL.record, [
             ...common,
@@ -117,4 +117,9 @@ export class HistoryRepository {
     const { rowsChanged } = await this.db.execute(HISTORY_SQL.prune, [before]);
     return rowsChanged;
   }
+}
+
+/** A config as JSON text, or null. */
+function jsonOrNull(config: ModelConfig | null): string | null {
+  return config && JSON.stringify(config);
 }

@@ -3,10 +3,14 @@ const COLUMNS = `seq, change_set AS "changeSet", config_id AS "configId", usage_
   priority, version, operation, action, before, after, actor, request_id AS "requestId",
   changed_at AS "changedAt"`;
 
-/** The rows of one change set, as one JSON array (`$6`): one statement however many rows. */
+/**
+ * The rows of one change set, as one JSON array (`$6`): one statement however many rows. `before`
+ * and `after` are the configs themselves, nested (not JSON text in a string, which would be
+ * escaped once more and unescaped again); DuckDB keeps each as JSON (a JSON `null`: SQL NULL).
+ */
 const CHANGE_ROWS = `(SELECT unnest(from_json($6::JSON, '[{"config_id":"VARCHAR","usage_type":"VARCHAR",
   "from_usage_type":"VARCHAR","priority":"INTEGER","version":"INTEGER","action":"VARCHAR",
-  "before":"VARCHAR","after":"VARCHAR"}]'), recursive := true))`;
+  "before":"JSON","after":"JSON"}]'), recursive := true))`;
 
 /** The columns `record` writes (`seq` comes from its sequence). */
 const RECORD_COLUMNS = `change_set, config_id, usage_type, from_usage_type, priority, version,
@@ -23,7 +27,7 @@ export const HISTORY_SQL = {
   /** `record`: `$1` change set, `$2` operation, `$3` actor, `$4` request id, `$5` time. */
   record: `INSERT INTO model_config_history (${RECORD_COLUMNS})
        SELECT $1, config_id, usage_type, from_usage_type, priority, version, $2, action,
-         before::JSON, after::JSON, $3, $4, $5::TIMESTAMP
+         before, after, $3, $4, $5::TIMESTAMP
        FROM ${CHANGE_ROWS}
        RETURNING seq`,
   /**
