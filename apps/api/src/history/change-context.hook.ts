@@ -24,8 +24,9 @@ class RequestChangeContext implements ChangeContext {
  * request in the context (as the request logger does with request ids).
  *
  * It replaces a global Nest interceptor. Any interceptor makes Nest wrap every request's handler
- * (reads included) in RxJS `defer` / `mergeAll` and two `AsyncResource.bind` calls, and on
- * Node 20 each bind costs about 7 µs (it defines two deprecated accessors on the bound function).
+ * (reads included) in RxJS `defer` / `mergeAll` and two `AsyncResource.bind` calls, which are
+ * slow on Node 20 (each defines two `deprecate`d accessors on the bound function): one no-op
+ * global interceptor takes a bare Nest route from 15.5 to 76 µs of CPU per request.
  */
 @Injectable()
 export class ChangeContextHook implements OnModuleInit {
