@@ -28,8 +28,9 @@ import { checkSameAnswers, httpRoutes, writeBodies } from './http/routes';
  *   parsed bodies must be equal (key order aside; for the chain replace, new ids and timestamps
  *   aside) or the benchmark fails.
  * - Routes: active model, config by id, the unfiltered list (100 items), two filtered lists,
- *   grouped, and the replacement of a 100-item chain (`--chain-connections`, default 1: one PUT
- *   at a time, as concurrent replacements of one chain only conflict).
+ *   grouped, `GET /health/live` (served by Nest, uncached, touching nothing: what the framework
+ *   path itself costs), and the replacement of a 100-item chain (`--chain-connections`,
+ *   default 1: one PUT at a time, as concurrent replacements of one chain only conflict).
  * - autocannon in a child process (`runHttpLoad`), `--connections` keep-alive connections;
  *   each target warmed on each route for `--warmup` s; then `--rounds` rounds of one
  *   `--duration` window per route and target, the order of targets rotating. Figures are medians

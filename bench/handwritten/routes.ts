@@ -21,8 +21,10 @@ const etagOf = (value: unknown): string => `"${(value as Config).version}"`;
 type UsageTypeRequest = { Params: { usageType: string } };
 const byUsageType = { schema: { params: SCHEMAS.usageTypeParams } };
 
-/** The cached reads: active model, fallback chain, config by id, list, grouped. */
+/** The cached reads: active model, fallback chain, config by id, list, grouped; and liveness. */
 export function registerReads(app: FastifyInstance, db: Db, cache: ResponseCache): void {
+  app.get('/health/live', async () => ({ status: 'ok' }));
+
   app.get<UsageTypeRequest>(
     `${API}/usage-types/:usageType/active`,
     byUsageType,

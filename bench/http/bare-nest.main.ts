@@ -57,7 +57,15 @@ class BareController {
   }
 }
 
-@Module({ controllers: [BareController] })
+@Controller('health')
+class BareHealthController {
+  @Get('live')
+  live(@Req() request: FastifyRequest): unknown {
+    return bodyOf(request);
+  }
+}
+
+@Module({ controllers: [BareController, BareHealthController] })
 class BareModule {}
 
 async function main(): Promise<void> {

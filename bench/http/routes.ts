@@ -29,6 +29,8 @@ export function httpRoutes(seed: Seed, chainConnections: number): BenchRoute[] {
       path: `${API}/model-configs?provider=ollama&enabled=true`,
     },
     { name: 'grouped', method: 'GET', path: `${API}/model-configs/grouped` },
+    // Served by Nest, uncached and touching nothing: the cost of the framework path itself.
+    { name: 'liveness', method: 'GET', path: '/health/live' },
     {
       name: 'PUT chain ×100',
       method: 'PUT',
