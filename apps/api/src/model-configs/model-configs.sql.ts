@@ -91,15 +91,16 @@ export const MODEL_CONFIG_SQL = {
        RETURNING ${COLUMNS}`,
   /**
    * `insertRows`: whole rows (ids, versions and times included) from one JSON array `$1`: a
-   * chain of any length in one statement. Values stay parameters; `parameters` is JSON text.
+   * chain of any length in one statement. Values stay parameters; `parameters` is nested in the
+   * array as JSON (not JSON text inside it, which would be encoded twice).
    * Nothing is read back: the rows are stored as given (see `byPriority`).
    */
   insertRows: `INSERT INTO model_configs (${COLUMNS})
-       SELECT id, usage_type, priority, model_id, model_name, provider, parameters::JSON, enabled,
+       SELECT id, usage_type, priority, model_id, model_name, provider, parameters, enabled,
          version, created_at::TIMESTAMP, updated_at::TIMESTAMP
        FROM (SELECT unnest(from_json($1::JSON, '[{"id":"VARCHAR","usage_type":"VARCHAR",
          "priority":"INTEGER","model_id":"VARCHAR","model_name":"VARCHAR","provider":"VARCHAR",
-         "parameters":"VARCHAR","enabled":"BOOLEAN","version":"INTEGER","created_at":"VARCHAR",
+         "parameters":"JSON","enabled":"BOOLEAN","version":"INTEGER","created_at":"VARCHAR",
          "updated_at":"VARCHAR"}]'), recursive := true))`,
   /** `update`: every writable field of row `$1` if its version is still `$2`, returned. */
   update: `UPDATE model_configs SET usage_type = $3, priority = $4, model_id = $5, model_name = $6,
@@ -146,7 +147,7 @@ export function byPriority(configs: readonly ModelConfig[]): ModelConfig[] {
 }
 
 /** A whole config as one row of `insertRows`' JSON array. */
-export function toRowJson(config: ModelConfig): Record<string, string | number | boolean> {
+export function toRowJson(config: ModelConfig): Record<string, unknown> {
   return {
     id: config.id,
     usage_type: config.usageType,
@@ -154,7 +155,7 @@ export function toRowJson(config: ModelConfig): Record<string, string | number |
     model_id: config.modelId,
     model_name: config.modelName,
     provider: config.provider,
-    parameters: JSON.stringify(config.parameters),
+    parameters: config.parameters,
     enabled: config.enabled,
     version: config.version,
     created_at: config.createdAt,
