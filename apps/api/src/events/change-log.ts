@@ -246,8 +246,8 @@ function toRow(event: ChangeEvent, change: PendingChange) {
     history_seq: change.historySeq,
     operation: event.operation,
     actor: event.actor,
-    usage_types: JSON.stringify(event.usageTypes),
-    changes: JSON.stringify(event.changes),
+    usage_types: event.usageTypes,
+    changes: event.changes,
     committed_at: event.committedAt,
   };
 }

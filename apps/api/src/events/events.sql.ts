@@ -4,12 +4,16 @@ const COLUMNS = `id, operation, actor, committed_at AS "committedAt", usage_type
 
 /** Every statement about `model_config_events`; each one parameterized. */
 export const EVENTS_SQL = {
-  /** `append`: events from one JSON array `$1` (one statement for a batch). */
+  /**
+   * `append`: events from one JSON array `$1` (one statement for a batch). `usage_types` and
+   * `changes` are nested in it as JSON, not JSON text inside it (which would be encoded twice,
+   * escaped and unescaped again: a chain of 100 is two hundred changes).
+   */
   append: `INSERT INTO model_config_events
-       SELECT id, change_set, operation, actor, usage_types::JSON, changes::JSON,
+       SELECT id, change_set, operation, actor, usage_types, changes,
          committed_at::TIMESTAMP, history_seq
        FROM (SELECT unnest(from_json($1::JSON, '[{"id":"BIGINT","change_set":"VARCHAR",
-         "operation":"VARCHAR","actor":"VARCHAR","usage_types":"VARCHAR","changes":"VARCHAR",
+         "operation":"VARCHAR","actor":"VARCHAR","usage_types":"JSON","changes":"JSON",
          "committed_at":"VARCHAR","history_seq":"BIGINT"}]'), recursive := true))`,
   /** The newest and oldest ids kept. */
   bounds: 'SELECT max(id) AS head, min(id) AS oldest FROM model_config_events',

@@ -22,10 +22,10 @@ import { ModelConfigsRepository } from './model-configs.repository';
 /** Reruns of a unit that lost a race for an empty slot (see `retrySlotRace`). */
 const SLOT_RACE_RETRIES = 3;
 
-function withDefaults(dto: CreateModelConfigDto): ModelConfigFields {
+function withDefaults(dto: ChainItemDto, usageType: string, priority: number): ModelConfigFields {
   return {
-    usageType: dto.usageType,
-    priority: dto.priority,
+    usageType,
+    priority,
     modelId: dto.modelId,
     modelName: dto.modelName,
     provider: dto.provider,
@@ -80,7 +80,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   @RecordedAs('create')
   @Transactional()
   create(dto: CreateModelConfigDto): Promise<ModelConfig> {
-    return this.repository.insert(withDefaults(dto));
+    return this.repository.insert(withDefaults(dto, dto.usageType, dto.priority));
   }
 
   /** Applies a partial change under `If-Match`; an empty change returns the config as it is. */
@@ -122,7 +122,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
     if (dto.priority !== undefined && dto.priority !== priority)
       mismatched.push('priority must repeat the path');
     if (mismatched.length > 0) throw ApiError.validation(mismatched);
-    const fields = withDefaults({ ...dto, usageType, priority });
+    const fields = withDefaults(dto, usageType, priority);
     // Two upserts racing for an empty slot: the loser's INSERT fails at COMMIT; its rerun replaces.
     return this.retrySlotRace(() => this.upsertOnce(fields, ifMatch));
   }
@@ -174,7 +174,10 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   async bulkCreate(items: CreateModelConfigDto[]): Promise<ModelConfig[]> {
     const now = new Date();
     // One statement for every item; a taken slot fails it whole (nothing is stored).
-    const configs = items.map((item) => newConfig(withDefaults(item), now));
+    const at = now.toISOString();
+    const configs = items.map((item) =>
+      newConfig(withDefaults(item, item.usageType, item.priority), at),
+    );
     const stored = await this.repository.insertRows(configs, undefined, now);
     const byId = new Map(stored.map((config) => [config.id, config]));
     return configs.map((config) => byId.get(config.id) as ModelConfig);
@@ -211,8 +214,9 @@ export class ModelConfigsService implements OnApplicationBootstrap {
       throw ApiError.versionMismatch('The chain changed since; read it again.');
     }
     const now = new Date();
+    const at = now.toISOString();
     const configs = items.map((item, index) =>
-      newConfig(withDefaults({ ...item, usageType, priority: index + 1 }), now),
+      newConfig(withDefaults(item, usageType, index + 1), at),
     );
     // Three statements for the whole chain, however long; its new version comes with them.
     return this.repository.replaceUsageType(usageType, configs, undefined, now);
@@ -241,10 +245,21 @@ export class ModelConfigsService implements OnApplicationBootstrap {
   }
 }
 
-/** A new config (version 1) with `fields`, created at `now`. */
-function newConfig(fields: ModelConfigFields, now: Date): ModelConfig {
-  const at = now.toISOString();
-  return { id: randomUUID(), ...fields, version: 1, createdAt: at, updatedAt: at };
+/** A new config (version 1) with `fields`, created at `at` (ISO text). */
+function newConfig(fields: ModelConfigFields, at: string): ModelConfig {
+  return {
+    id: randomUUID(),
+    usageType: fields.usageType,
+    priority: fields.priority,
+    modelId: fields.modelId,
+    modelName: fields.modelName,
+    provider: fields.provider,
+    parameters: fields.parameters,
+    enabled: fields.enabled,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 function changed(current: ModelConfig, next: ModelConfigFields): boolean {
