@@ -154,6 +154,17 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
   it('a chain replace is one change set; seed and reset are recorded', async () => {
     const ut = unique('hist-chain');
     const old = await api.create(configBody(ut, 1, { modelId: 'old' }));
+    // A second old config, changed since (version 2, its own updatedAt), with awkward parameters.
+    const parameters = {
+      constructor: 'toString',
+      __proto__x: { hasOwnProperty: [1, 2.5, -3e-7, null, true] },
+      text: 'é 😀 \u2028 "quoted" \\ back',
+      big: 12345678901234,
+    };
+    const second = await api.create(configBody(ut, 2, { modelId: 'old-2', provider: 'other-p' }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const changedOld = await api.patch(second.id, { parameters, enabled: false });
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const res = await api
       .http()
       .put(`${API}/usage-types/${ut}/chain`)
@@ -161,16 +172,21 @@ describe('change history, audit and restore (real HTTP, real DuckDB file)', () =
       .send({ items: ['a', 'b'].map((m) => ({ modelId: m, modelName: m, provider: 'p' })) });
     const chain = ok<{ items: ModelConfig[] }>(res).items;
     const { items } = await historyOf(ut);
-    const changes = items.filter((e) => e.operation === 'chain');
-    expect(changes).toHaveLength(3);
+    const changes = items.filter((e) => e.operation === 'chain').reverse();
+    expect(changes).toHaveLength(4);
     expect(new Set(changes.map((e) => e.changeSet)).size).toBe(1);
-    expect(changes.map((e) => [e.action, e.configId]).sort()).toEqual(
-      [
-        ['create', chain[0].id],
-        ['create', chain[1].id],
-        ['delete', old.id],
-      ].sort(),
-    );
+    // Oldest first: the deletes by priority, then the creates by priority.
+    expect(changes.map((e) => [e.action, e.configId, e.priority, e.version])).toEqual([
+      ['delete', old.id, 1, 1],
+      ['delete', changedOld.id, 2, 2],
+      ['create', chain[0].id, 1, 1],
+      ['create', chain[1].id, 2, 1],
+    ]);
+    // A delete keeps the config exactly as it was served, and nothing after.
+    expect(changes[0]).toMatchObject({ usageType: ut, before: old, after: null });
+    expect(changes[1]).toMatchObject({ usageType: ut, before: changedOld, after: null });
+    expect(changedOld.updatedAt).not.toBe(changedOld.createdAt);
+    expect(changes[2]).toMatchObject({ before: null, after: chain[0] });
     // Recorded at the time the configs carry: a restore `at` their createdAt includes them.
     for (const change of changes) expect(change.changedAt).toBe(chain[0].createdAt);
 

@@ -74,6 +74,59 @@ export class HistoryRepository {
     return newest;
   }
 
+  /**
+   * Records the replacement of every config `usageType` has by `creates`, in one statement that
+   * must run before those configs are deleted (in the same transaction): a delete of each, its
+   * before image made by DuckDB from the row, then a create of each of `creates`, under the
+   * current {@link currentChange}. Returns the newest seq written and the deleted configs (as
+   * much of each as their events and cache tags need).
+   */
+  async recordReplacement(
+    usageType: string,
+    creates: readonly ModelConfig[],
+    now = new Date(),
+  ): Promise<{ newest: number; deleted: DeletedConfig[] }> {
+    const context = currentChange();
+    const changeSet = context.changeSet ?? randomUUID();
+    const operation = context.operation ?? 'update';
+    const written = await this.db.query<ReplacementRow>(HISTORY_SQL.recordReplacement, [
+      ...[changeSet, operation, context.actor, context.requestId, now, usageType],
+      JSON.stringify(creates.map(createRow)),
+    ]);
+    if (written.length === 0) return { newest: 0, deleted: [] };
+    let newest = 0;
+    const deleted: DeletedConfig[] = [];
+    for (const row of written) {
+      newest = Math.max(newest, Number(row.seq));
+      if (row.action === 'delete') {
+        const { configId: id, priority, version, provider } = row;
+        deleted.push({ id, usageType, priority, version, provider: provider as string });
+      }
+    }
+    deleted.sort((a, b) => a.priority - b.priority);
+    const deletes = deleted.map((config) => ({
+      action: 'delete' as const,
+      configId: config.id,
+      usageType,
+      priority: config.priority,
+      version: config.version,
+      config: null,
+    }));
+    const created = creates.map((config) => ({
+      action: 'create' as const,
+      configId: config.id,
+      usageType: config.usageType,
+      priority: config.priority,
+      version: config.version,
+      config,
+    }));
+    this.changeLog.collect({ changeSet, operation, actor: context.actor }, newest, [
+      ...deletes,
+      ...created,
+    ]);
+    return { newest, deleted };
+  }
+
   /** A page of `subject`'s history, newest first, older than `cursor` (a `seq`). */
   async page(subject: HistorySubject, limit: number, cursor?: number): Promise<HistoryPage> {
     const [sql, key] =
@@ -117,6 +170,39 @@ export class HistoryRepository {
     const { rowsChanged } = await this.db.execute(HISTORY_SQL.prune, [before]);
     return rowsChanged;
   }
+}
+
+/** A config a replacement deleted: what its event and its cache tags need. */
+export interface DeletedConfig {
+  id: string;
+  usageType: string;
+  provider: string;
+  priority: number;
+  version: number;
+}
+
+/** One row `recordReplacement` wrote (`provider`: a delete's). */
+interface ReplacementRow {
+  seq: number;
+  action: string;
+  configId: string;
+  priority: number;
+  version: number;
+  provider: string | null;
+}
+
+/** The history row of `config`'s creation, as `changeRows` reads it. */
+function createRow(config: ModelConfig) {
+  return {
+    config_id: config.id,
+    usage_type: config.usageType,
+    from_usage_type: null,
+    priority: config.priority,
+    version: config.version,
+    action: 'create',
+    before: null,
+    after: config,
+  };
 }
 
 /** A config as JSON text, or null. */

@@ -1,16 +1,19 @@
+import { CONFIG_AS_JSON } from '../model-configs/model-configs.sql';
+
 /** Every column of a history row, as the API names them. */
 const COLUMNS = `seq, change_set AS "changeSet", config_id AS "configId", usage_type AS "usageType",
   priority, version, operation, action, before, after, actor, request_id AS "requestId",
   changed_at AS "changedAt"`;
 
 /**
- * The rows of one change set, as one JSON array (`$6`): one statement however many rows. `before`
- * and `after` are the configs themselves, nested (not JSON text in a string, which would be
- * escaped once more and unescaped again); DuckDB keeps each as JSON (a JSON `null`: SQL NULL).
+ * The rows of one change set, as one JSON array (parameter `$n`): one statement however many
+ * rows. `before` and `after` are the configs themselves, nested (not JSON text in a string, which
+ * would be escaped once more and unescaped again); DuckDB keeps each as JSON (a JSON `null`: SQL
+ * NULL).
  */
-const CHANGE_ROWS = `(SELECT unnest(from_json($6::JSON, '[{"config_id":"VARCHAR","usage_type":"VARCHAR",
-  "from_usage_type":"VARCHAR","priority":"INTEGER","version":"INTEGER","action":"VARCHAR",
-  "before":"JSON","after":"JSON"}]'), recursive := true))`;
+const changeRows = (n: number) => `(SELECT unnest(from_json($${n}::JSON, '[{"config_id":"VARCHAR",
+  "usage_type":"VARCHAR","from_usage_type":"VARCHAR","priority":"INTEGER","version":"INTEGER",
+  "action":"VARCHAR","before":"JSON","after":"JSON"}]'), recursive := true))`;
 
 /** The columns `record` writes (`seq` comes from its sequence). */
 const RECORD_COLUMNS = `change_set, config_id, usage_type, from_usage_type, priority, version,
@@ -28,11 +31,31 @@ export const HISTORY_SQL = {
   record: `INSERT INTO model_config_history (${RECORD_COLUMNS})
        SELECT $1, config_id, usage_type, from_usage_type, priority, version, $2, action,
          before, after, $3, $4, $5::TIMESTAMP
-       FROM ${CHANGE_ROWS}
+       FROM ${changeRows(6)}
        RETURNING seq`,
   /**
+   * `recordReplacement`: the change set of usage type `$6`'s configs replaced by the creates of
+   * JSON array `$7` ({@link changeRows}), written before the configs are deleted: a delete of each
+   * config the usage type has, its before image built here from the row itself (nothing is read
+   * into the process and sent back), then the creates, each part by priority. Returns what the
+   * deletes' events and cache tags need.
+   */
+  recordReplacement: `INSERT INTO model_config_history (${RECORD_COLUMNS})
+       SELECT $1, config_id, usage_type, from_usage_type, priority, version, $2, action,
+         before, after, $3, $4, $5::TIMESTAMP
+       FROM (
+         SELECT 0 AS part, id::VARCHAR AS config_id, usage_type, usage_type AS from_usage_type,
+           priority, version, 'delete' AS action, ${CONFIG_AS_JSON} AS before, NULL::JSON AS after
+         FROM model_configs WHERE usage_type = $6
+         UNION ALL
+         SELECT 1, config_id, usage_type, from_usage_type, priority, version, action, before, after
+         FROM ${changeRows(7)})
+       ORDER BY part, priority
+       RETURNING seq, action, config_id AS "configId", priority, version,
+         before ->> 'provider' AS provider`,
+  /**
    * `record` of one change (most writes), its fields as parameters `$6`…`$13` in the order of
-   * {@link CHANGE_ROWS}: about 450 µs less DuckDB CPU than a one-row JSON array (no parse, no
+   * {@link changeRows}: about 450 µs less DuckDB CPU than a one-row JSON array (no parse, no
    * unnest).
    */
   recordOne: `INSERT INTO model_config_history (${RECORD_COLUMNS})

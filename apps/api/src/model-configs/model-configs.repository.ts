@@ -252,8 +252,10 @@ export class ModelConfigsRepository {
   /**
    * Replaces every config of `usageType` with `rows` in one DELETE, one INSERT and one history
    * statement, recording `changes` (the caller knows the updates, creates and deletes) or else a
-   * delete of every old row, then a create of every new one. Returns the new configs by priority
-   * and the newest history seq written: the chain's new version (none visible here is newer).
+   * delete of every old row, then a create of every new one (written before the DELETE, the old
+   * rows never read into the process: `HistoryRepository.recordReplacement`). Returns the new
+   * configs by priority and the newest history seq written: the chain's new version (none
+   * visible here is newer).
    */
   async replaceUsageType(
     usageType: string,
@@ -261,19 +263,18 @@ export class ModelConfigsRepository {
     changes?: readonly ConfigChange[],
     now = new Date(),
   ): Promise<{ items: ModelConfig[]; version: number }> {
-    // The old rows are read back only when this method writes their deletes itself.
-    const deleted = changes
-      ? await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]).then(() => [])
-      : await this.db.query<ModelConfigRow>(MODEL_CONFIG_SQL.deleteUsageType, [usageType]);
+    // Without the caller's changes, the history is written first, from the rows still there.
+    const replaced = changes
+      ? undefined
+      : await this.history.recordReplacement(usageType, rows, now);
+    await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]);
     if (rows.length > 0)
       await this.db.execute(MODEL_CONFIG_SQL.insertRows, [JSON.stringify(rows.map(toRowJson))]);
-    const recorded = changes ?? [
-      ...deleted.map((row) => deleteOf(toModelConfig(row))),
-      ...rows.map(createOf),
-    ];
-    const version = await this.history.record(recorded, now);
-    // Every old row is in a recorded change or, kept as it was, among the new rows.
-    const touched = [...rows, ...recorded.flatMap((change) => [change.before, change.after])];
+    const version = replaced ? replaced.newest : await this.history.record(changes ?? [], now);
+    // Every old row is deleted or, kept as it was, in a recorded change or among the new rows.
+    const touched = replaced
+      ? [...rows, ...replaced.deleted]
+      : [...rows, ...(changes ?? []).flatMap((change) => [change.before, change.after])];
     await this.cache.invalidate([TAG.ids, ...changeTags(touched)]);
     return { items: byPriority(rows), version };
   }

@@ -4,6 +4,17 @@ import type { ModelConfig, ModelConfigFields } from './model-config.types';
 const COLUMNS = `id, usage_type, priority, model_id, model_name, provider, parameters, enabled, version,
   created_at, updated_at`;
 
+/**
+ * A `model_configs` row as a JSON object built by DuckDB: the fields of {@link toModelConfig},
+ * in its order, with its values (times as `toISOString()` writes them: milliseconds, `Z`). For
+ * statements that copy configs into JSON without reading them into the process.
+ */
+export const CONFIG_AS_JSON = `json_object('id', id, 'usageType', usage_type,
+  'priority', priority, 'modelId', model_id, 'modelName', model_name, 'provider', provider,
+  'parameters', parameters, 'enabled', enabled, 'version', version,
+  'createdAt', strftime(created_at, '%Y-%m-%dT%H:%M:%S.%gZ'),
+  'updatedAt', strftime(updated_at, '%Y-%m-%dT%H:%M:%S.%gZ'))`;
+
 /** A `model_configs` row as `DuckDbClient` returns it. */
 export interface ModelConfigRow {
   id: string;
@@ -110,9 +121,10 @@ export const MODEL_CONFIG_SQL = {
        RETURNING ${COLUMNS}`,
   /** `delete`: one config by id (`$1`). */
   delete: `DELETE FROM model_configs WHERE id = $1 RETURNING ${COLUMNS}`,
-  /** `deleteUsageType`: every config of usage type `$1`. */
-  deleteUsageType: `DELETE FROM model_configs WHERE usage_type = $1 RETURNING ${COLUMNS}`,
-  /** `replaceUsageType` with the caller's changes: every config of usage type `$1`, unread. */
+  /**
+   * `clearUsageType`: every config of usage type `$1`, unread (its history, before images
+   * included, is written by the statement that records the replacement).
+   */
   clearUsageType: 'DELETE FROM model_configs WHERE usage_type = $1',
   /** `ofUsageType`: the configs of usage type `$1` by priority (uncached: writes use it). */
   ofUsageType: `SELECT ${COLUMNS} FROM model_configs WHERE usage_type = $1 ORDER BY priority`,
