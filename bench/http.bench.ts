@@ -50,6 +50,7 @@ const benchmark: Benchmark = {
     '--duration=8            seconds per window',
     '--warmup=1              seconds of load per route and target before the first round',
     '--chain-connections=1   connections of the chain replace',
+    '--routes=active,chain   only the routes whose names contain one of these (default: all)',
   ],
   run: runHttpBenchmark,
 };
@@ -57,6 +58,8 @@ export default benchmark;
 
 interface Settings extends WindowSettings {
   chainConnections: number;
+  /** Name fragments (lower case) of the routes to measure; empty: every route. */
+  routes: string[];
 }
 
 function readSettings(ctx: BenchContext): Settings {
@@ -66,6 +69,10 @@ function readSettings(ctx: BenchContext): Settings {
     durationS: ctx.args.number('duration', 8),
     warmupS: ctx.args.number('warmup', 1),
     chainConnections: Math.round(ctx.args.number('chain-connections', 1)),
+    routes: (ctx.args.string('routes') ?? '')
+      .split(',')
+      .map((part) => part.trim().toLowerCase())
+      .filter(Boolean),
   };
 }
 
@@ -79,7 +86,12 @@ async function runHttpBenchmark(ctx: BenchContext): Promise<void> {
     const seed = await seedDatabase(build.app, dir);
     const compiled = (source: string) => build.entries.get(source) as string;
     const { service, hand } = await startPair(build, seed, dir, servers);
-    const routes = httpRoutes(seed, settings.chainConnections);
+    const routes = httpRoutes(seed, settings.chainConnections).filter(
+      (route) =>
+        settings.routes.length === 0 ||
+        settings.routes.some((part) => route.name.toLowerCase().includes(part)),
+    );
+    if (routes.length === 0) throw new Error(`No route matches --routes=${settings.routes}`);
     const bodies = await checkSameAnswers(routes, service, hand);
     ctx.log(`Same JSON from both servers on all ${routes.length} routes.`);
     const env = { BODIES_FILE: writeBodies(join(dir, 'bodies.json'), bodies) };
