@@ -173,6 +173,33 @@ describe('DuckDbClient', () => {
     });
   });
 
+  describe('prepared statements reused after the data changed', () => {
+    it('read and delete the rows added since they were prepared', async () => {
+      // One connection, so every call reuses the statement it cached while the table was empty
+      // or every value was 1: DuckDB 1.5 plans constants against the statistics of that moment
+      // unless STALE_PLAN_OPTIMIZERS are off (then this DELETE removed nothing, the count stayed
+      // 0 and 1000 was read as 232).
+      const { client } = await openClient({ pool: { min: 1, max: 1 } });
+      await client.execute('CREATE TABLE slots (k VARCHAR NOT NULL, pr INTEGER, slot INTEGER)');
+      const above = 'SELECT count(*) AS n FROM slots WHERE pr > 5';
+      const ordered = `SELECT slot FROM slots WHERE k = 'a' ORDER BY slot`;
+      const clear = `DELETE FROM slots WHERE k = 'a'`;
+      await expect(client.execute(clear)).resolves.toEqual({ rowsChanged: 0 });
+      await client.execute(`INSERT INTO slots VALUES ('a', 1, 1)`);
+      await expect(client.queryOne(above)).resolves.toEqual({ n: 0 });
+      await expect(client.query(ordered)).resolves.toEqual([{ slot: 1 }]);
+
+      await client.execute(`INSERT INTO slots VALUES ('a', 900, 1000), ('a', 2, 232)`);
+      await expect(client.queryOne(above)).resolves.toEqual({ n: 1 });
+      await expect(client.query(ordered)).resolves.toEqual([
+        { slot: 1 },
+        { slot: 232 },
+        { slot: 1000 },
+      ]);
+      await expect(client.execute(clear)).resolves.toEqual({ rowsChanged: 3 });
+    });
+  });
+
   describe('JSON-safe values', () => {
     let client: DuckDbClient;
 

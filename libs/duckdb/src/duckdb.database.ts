@@ -92,8 +92,9 @@ export class DuckDbDatabase {
  * Optimizers that plan from table statistics at PREPARE time. A prepared statement reused after
  * the data changed then returns wrong rows with DuckDB 1.5 (measured: `ORDER BY slot` read
  * 1000 as 232 through compressed materialization; `WHERE pr > 5` prepared while every `pr` was 1
- * kept returning nothing after 900 was inserted). Prepared statements are reused here, so these
- * are always disabled, on top of any the caller disables.
+ * kept returning nothing after 900 was inserted; `DELETE … WHERE k = 'a'` prepared on an empty
+ * table later deleted nothing). Prepared statements are reused here, so these are always
+ * disabled, on top of any the caller disables; `duckdb.client.spec.ts` checks all three.
  */
 export const STALE_PLAN_OPTIMIZERS = ['compressed_materialization', 'statistics_propagation'];
 
