@@ -15,17 +15,27 @@ describe('DuckDB settings of the running service', () => {
     apps.push(app);
     return app.app
       .get(DuckDbClient)
-      .queryOne<{ threads: string; memory: string }>(
-        "SELECT current_setting('threads')::VARCHAR AS threads, current_setting('memory_limit') AS memory",
+      .queryOne<{ threads: string; memory: string; checkpoint: string }>(
+        `SELECT current_setting('threads')::VARCHAR AS threads,
+           current_setting('memory_limit') AS memory,
+           current_setting('checkpoint_threshold') AS checkpoint`,
       );
   };
 
-  it('runs DuckDB on one thread with a 256 MiB memory limit by default', async () => {
-    expect(await settings({})).toEqual({ threads: '1', memory: '256.0 MiB' });
+  it("runs DuckDB on one thread with a 256 MiB memory limit and DuckDB's checkpoint threshold by default", async () => {
+    expect(await settings({})).toEqual({
+      threads: '1',
+      memory: '256.0 MiB',
+      checkpoint: '16.0 MiB',
+    });
   });
 
-  it('takes DUCKDB_THREADS and DUCKDB_MEMORY_LIMIT', async () => {
-    const set = await settings({ DUCKDB_THREADS: '2', DUCKDB_MEMORY_LIMIT: '64MiB' });
-    expect(set).toEqual({ threads: '2', memory: '64.0 MiB' });
+  it('takes DUCKDB_THREADS, DUCKDB_MEMORY_LIMIT and DUCKDB_CHECKPOINT_THRESHOLD', async () => {
+    const set = await settings({
+      DUCKDB_THREADS: '2',
+      DUCKDB_MEMORY_LIMIT: '64MiB',
+      DUCKDB_CHECKPOINT_THRESHOLD: '48MiB',
+    });
+    expect(set).toEqual({ threads: '2', memory: '64.0 MiB', checkpoint: '48.0 MiB' });
   });
 });

@@ -25,6 +25,8 @@ function duckDbOptions(
 ): DuckDbModuleOptions {
   const duckConfig: Record<string, string> = { threads: String(config.threads) };
   if (config.memoryLimit !== undefined) duckConfig.memory_limit = config.memoryLimit;
+  if (config.checkpointThreshold !== undefined)
+    duckConfig.checkpoint_threshold = config.checkpointThreshold;
   return {
     path: config.path,
     pool: {

@@ -33,3 +33,25 @@ describe('loadConfig: DUCKDB_THREADS', () => {
     expect(() => loadConfig({ DUCKDB_THREADS: value })).toThrow(/DUCKDB_THREADS/);
   });
 });
+
+describe('loadConfig: DUCKDB_CHECKPOINT_THRESHOLD', () => {
+  it("defaults to DuckDB's own 16MiB", () => {
+    expect(loadConfig({}).duckdb.checkpointThreshold).toBe('16MiB');
+  });
+
+  it('takes a size of at least 1MiB, as DuckDB reads sizes', () => {
+    expect(loadConfig({ DUCKDB_CHECKPOINT_THRESHOLD: '64MiB' }).duckdb.checkpointThreshold).toBe(
+      '64MiB',
+    );
+    expect(loadConfig({ DUCKDB_CHECKPOINT_THRESHOLD: '1MiB' }).duckdb.checkpointThreshold).toBe(
+      '1MiB',
+    );
+  });
+
+  it.each(['1MB', '512KiB', '10%', 'big', '64'])('refuses %s, naming the variable', (value) => {
+    expect(() => loadConfig({ DUCKDB_CHECKPOINT_THRESHOLD: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ DUCKDB_CHECKPOINT_THRESHOLD: value })).toThrow(
+      /DUCKDB_CHECKPOINT_THRESHOLD/,
+    );
+  });
+});
