@@ -1,4 +1,17 @@
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../common/http-hardening';
+import {
+  ConfigError,
+  type Env,
+  bool,
+  int,
+  memorySize,
+  oneOf,
+  optionalInt,
+  read,
+  url,
+} from './env-values';
+
+export { ConfigError } from './env-values';
 
 /** Log levels accepted by `LOG_LEVEL`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -108,44 +121,6 @@ export interface ApiKeyEntry {
   key: string;
 }
 
-/** A malformed environment variable; the message names it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-type Env = Record<string, string | undefined>;
-
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return Number(raw);
-}
-
-function optionalInt(env: Env, name: string, min: number, max: number): number | undefined {
-  return read(env, name) === undefined ? undefined : int(env, name, 0, min, max);
-}
-
-/** Bytes per unit of a DuckDB size (DuckDB reads KB, MB, … as powers of 1000). */
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
-
 /**
  * DuckDB's `memory_limit` for this service: a configuration service's data and indexes take
  * tens of MiB (11–21 MiB under `npm run bench -- soak`, 5 minutes of mixed traffic), while
@@ -163,7 +138,7 @@ export const DEFAULT_DUCKDB_MEMORY_LIMIT = '256MiB';
 export const DEFAULT_DUCKDB_THREADS = 1;
 /**
  * DuckDB's own `checkpoint_threshold`, kept as the default: the commit that takes the WAL past it
- * checkpoints, stalling that write (126–247 ms measured with 100-config chain replaces, which write
+ * checkpoints, stalling that write (97–484 ms measured with 100-config chain replaces, which write
  * about 150 KB of WAL each with their history and event). A larger value makes the stalls rarer
  * but longer, the WAL bigger and a restart after a crash slower (it replays the WAL).
  */
@@ -172,52 +147,6 @@ export const DEFAULT_DUCKDB_CHECKPOINT_THRESHOLD = '16MiB';
 export const MIN_DUCKDB_CHECKPOINT_THRESHOLD_BYTES = 2 ** 20;
 /** Below this DuckDB cannot run migrations and the service's queries reliably. */
 export const MIN_DUCKDB_MEMORY_LIMIT_BYTES = 16 * 2 ** 20;
-
-/** A size such as `512MB` or `1.5GiB` (the forms DuckDB accepts), at least `minBytes`. */
-function memorySize(env: Env, name: string, fallback: string, minBytes: number): string {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(raw);
-  const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
-  if (!match || unit === undefined) {
-    throw new ConfigError(
-      `${name} must be a size such as 256MiB, 512MB or 2GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), got "${raw}"`,
-    );
-  }
-  if (Number(match[1]) * unit < minBytes) {
-    throw new ConfigError(`${name} must be at least ${minBytes / 2 ** 20}MiB, got "${raw}"`);
-  }
-  return raw;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const lower = raw.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
-  if (['false', '0', 'no', 'off'].includes(lower)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!(values as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function url(env: Env, name: string, fallback: string, protocols: string[]): string {
-  const raw = read(env, name) ?? fallback;
-  try {
-    const parsed = new URL(raw);
-    if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
-  } catch {
-    throw new ConfigError(`${name} must be a ${protocols.join(' or ')} URL`);
-  }
-  return raw;
-}
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
