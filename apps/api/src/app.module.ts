@@ -23,10 +23,11 @@ function duckDbOptions(
   config: AppConfig['duckdb'],
   retry: AppConfig['retry'],
 ): DuckDbModuleOptions {
-  const duckConfig: Record<string, string> = { threads: String(config.threads) };
-  if (config.memoryLimit !== undefined) duckConfig.memory_limit = config.memoryLimit;
-  if (config.checkpointThreshold !== undefined)
-    duckConfig.checkpoint_threshold = config.checkpointThreshold;
+  const duckConfig: Record<string, string> = {
+    threads: String(config.threads),
+    memory_limit: config.memoryLimit,
+    checkpoint_threshold: config.checkpointThreshold,
+  };
   return {
     path: config.path,
     pool: {

@@ -87,11 +87,12 @@ export class ChangeLog implements OnApplicationBootstrap, BeforeApplicationShutd
     historySeq: number,
     changes: EventChange[],
   ): void {
+    const { changeSet, operation, actor } = context;
     const transaction = currentTransaction();
-    if (!transaction) return this.enqueue({ ...context, historySeq, changes });
+    if (!transaction) return this.enqueue({ changeSet, operation, actor, historySeq, changes });
     let change = this.pending.get(transaction);
     if (!change) {
-      change = { ...context, historySeq, changes: [] };
+      change = { changeSet, operation, actor, historySeq, changes: [] };
       this.pending.set(transaction, change);
       const committed = change;
       this.transactions.afterCommit(() => this.enqueue(committed));

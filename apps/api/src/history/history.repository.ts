@@ -3,9 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { DuckDbClient } from '@lib/duckdb';
 import type { ModelConfig } from '../model-configs/model-config.types';
 import { ChangeLog, movedFrom } from '../events/change-log';
+import type { EventChange } from '../events/change-event';
 import { currentChange } from './change-context';
 import { HISTORY_SQL } from './history.sql';
-import type { ConfigChange, HistoryEntry, HistoryPage } from './history.types';
+import type { ConfigChange, HistoryAction, HistoryEntry, HistoryPage } from './history.types';
 
 /** Whose history a page lists. */
 export type HistorySubject = { configId: string } | { usageType: string };
@@ -27,7 +28,6 @@ export class HistoryRepository {
    */
   async record(changes: readonly ConfigChange[], now = new Date()): Promise<number> {
     if (changes.length === 0) return 0;
-    const context = currentChange();
     const rows = changes.map(({ action, before, after }) => {
       const config = (after ?? before) as ModelConfig;
       return {
@@ -41,9 +41,8 @@ export class HistoryRepository {
         after: after ?? null,
       };
     });
-    const changeSet = context.changeSet ?? randomUUID();
-    const operation = context.operation ?? 'update';
-    const common = [changeSet, operation, context.actor, context.requestId, now];
+    const scope = changeScope();
+    const common = [scope.changeSet, scope.operation, scope.actor, scope.requestId, now];
     const [one] = rows;
     const written =
       rows.length === 1
@@ -59,17 +58,11 @@ export class HistoryRepository {
     const newest = Math.max(...written.map((row) => Number(row.seq)));
     // Published once the transaction commits (never if it rolls back).
     this.changeLog.collect(
-      { changeSet, operation, actor: context.actor },
+      scope,
       newest,
-      changes.map(({ action, before, after }, index) => ({
-        action,
-        configId: rows[index].config_id,
-        usageType: rows[index].usage_type,
-        priority: rows[index].priority,
-        version: rows[index].version,
-        config: after,
-        ...movedFrom(before, after),
-      })),
+      changes.map(({ action, before, after }) =>
+        eventChange(action, (after ?? before) as ModelConfig, after, before),
+      ),
     );
     return newest;
   }
@@ -86,11 +79,9 @@ export class HistoryRepository {
     creates: readonly ModelConfig[],
     now = new Date(),
   ): Promise<{ newest: number; deleted: DeletedConfig[] }> {
-    const context = currentChange();
-    const changeSet = context.changeSet ?? randomUUID();
-    const operation = context.operation ?? 'update';
+    const scope = changeScope();
     const written = await this.db.query<ReplacementRow>(HISTORY_SQL.recordReplacement, [
-      ...[changeSet, operation, context.actor, context.requestId, now, usageType],
+      ...[scope.changeSet, scope.operation, scope.actor, scope.requestId, now, usageType],
       JSON.stringify(creates.map(createRow)),
     ]);
     if (written.length === 0) return { newest: 0, deleted: [] };
@@ -104,25 +95,9 @@ export class HistoryRepository {
       }
     }
     deleted.sort((a, b) => a.priority - b.priority);
-    const deletes = deleted.map((config) => ({
-      action: 'delete' as const,
-      configId: config.id,
-      usageType,
-      priority: config.priority,
-      version: config.version,
-      config: null,
-    }));
-    const created = creates.map((config) => ({
-      action: 'create' as const,
-      configId: config.id,
-      usageType: config.usageType,
-      priority: config.priority,
-      version: config.version,
-      config,
-    }));
-    this.changeLog.collect({ changeSet, operation, actor: context.actor }, newest, [
-      ...deletes,
-      ...created,
+    this.changeLog.collect(scope, newest, [
+      ...deleted.map((config) => eventChange('delete', config, null)),
+      ...creates.map((config) => eventChange('create', config, config)),
     ]);
     return { newest, deleted };
   }
@@ -170,6 +145,35 @@ export class HistoryRepository {
     const { rowsChanged } = await this.db.execute(HISTORY_SQL.prune, [before]);
     return rowsChanged;
   }
+}
+
+/** The change set the current write belongs to: its `@RecordedAs` one, else a new one. */
+function changeScope() {
+  const context = currentChange();
+  return {
+    changeSet: context.changeSet ?? randomUUID(),
+    operation: context.operation ?? 'update',
+    actor: context.actor,
+    requestId: context.requestId,
+  };
+}
+
+/** One config's part of a change event (`after`: the config as the change left it, or null). */
+function eventChange(
+  action: HistoryAction,
+  config: Pick<ModelConfig, 'id' | 'usageType' | 'priority' | 'version'>,
+  after: ModelConfig | null,
+  before: ModelConfig | null = null,
+): EventChange {
+  return {
+    action,
+    configId: config.id,
+    usageType: config.usageType,
+    priority: config.priority,
+    version: config.version,
+    config: after,
+    ...movedFrom(before, after),
+  };
 }
 
 /** A config a replacement deleted: what its event and its cache tags need. */

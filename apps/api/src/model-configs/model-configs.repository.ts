@@ -250,33 +250,34 @@ export class ModelConfigsRepository {
   }
 
   /**
-   * Replaces every config of `usageType` with `rows` in one DELETE, one INSERT and one history
-   * statement, recording `changes` (the caller knows the updates, creates and deletes) or else a
-   * delete of every old row, then a create of every new one (written before the DELETE, the old
-   * rows never read into the process: `HistoryRepository.recordReplacement`). Returns the new
-   * configs by priority and the newest history seq written: the chain's new version (none
-   * visible here is newer).
+   * Replaces every config of `usageType` with `rows` (a chain) in three statements: the history
+   * of the whole replacement first, its deletes made from the rows still there (never read into
+   * the process: `HistoryRepository.recordReplacement`), then one DELETE and one INSERT. Returns
+   * the new configs by priority and the newest history seq written: the chain's new version.
    */
-  async replaceUsageType(
+  async replaceUsageType(usageType: string, rows: readonly ModelConfig[], now = new Date()) {
+    const { newest, deleted } = await this.history.recordReplacement(usageType, rows, now);
+    return { items: await this.rewriteUsageType(usageType, rows, deleted), version: newest };
+  }
+
+  /** As {@link replaceUsageType}, recording a restore's own `changes` (updates, creates, deletes). */
+  async restoreUsageType(usageType: string, rows: ModelConfig[], changes: ConfigChange[]) {
+    const version = await this.history.record(changes);
+    const touched = changes.flatMap(({ before, after }) => [before, after]);
+    return { items: await this.rewriteUsageType(usageType, rows, touched), version };
+  }
+
+  /** One DELETE and one INSERT; invalidates what `rows` and the `gone` configs touch. */
+  private async rewriteUsageType(
     usageType: string,
     rows: readonly ModelConfig[],
-    changes?: readonly ConfigChange[],
-    now = new Date(),
-  ): Promise<{ items: ModelConfig[]; version: number }> {
-    // Without the caller's changes, the history is written first, from the rows still there.
-    const replaced = changes
-      ? undefined
-      : await this.history.recordReplacement(usageType, rows, now);
+    gone: readonly (Pick<ModelConfig, 'usageType' | 'provider'> | null)[],
+  ): Promise<ModelConfig[]> {
     await this.db.execute(MODEL_CONFIG_SQL.clearUsageType, [usageType]);
     if (rows.length > 0)
       await this.db.execute(MODEL_CONFIG_SQL.insertRows, [JSON.stringify(rows.map(toRowJson))]);
-    const version = replaced ? replaced.newest : await this.history.record(changes ?? [], now);
-    // Every old row is deleted or, kept as it was, in a recorded change or among the new rows.
-    const touched = replaced
-      ? [...rows, ...replaced.deleted]
-      : [...rows, ...(changes ?? []).flatMap((change) => [change.before, change.after])];
-    await this.cache.invalidate([TAG.ids, ...changeTags(touched)]);
-    return { items: byPriority(rows), version };
+    await this.cache.invalidate([TAG.ids, ...changeTags([...rows, ...gone])]);
+    return byPriority(rows);
   }
 
   /** Deletes every config; returns how many. */

@@ -18,6 +18,7 @@ import type {
 } from './dto/model-config.dto';
 import type { ListFilter, ModelConfig, ModelConfigFields } from './model-config.types';
 import { ModelConfigsRepository } from './model-configs.repository';
+import { configOf } from './model-configs.sql';
 
 /** Reruns of a unit that lost a race for an empty slot (see `retrySlotRace`). */
 const SLOT_RACE_RETRIES = 3;
@@ -219,7 +220,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
       newConfig(withDefaults(item, usageType, index + 1), at),
     );
     // Three statements for the whole chain, however long; its new version comes with them.
-    return this.repository.replaceUsageType(usageType, configs, undefined, now);
+    return this.repository.replaceUsageType(usageType, configs, now);
   }
 
   /** Inserts each default config whose slot is free. */
@@ -247,19 +248,7 @@ export class ModelConfigsService implements OnApplicationBootstrap {
 
 /** A new config (version 1) with `fields`, created at `at` (ISO text). */
 function newConfig(fields: ModelConfigFields, at: string): ModelConfig {
-  return {
-    id: randomUUID(),
-    usageType: fields.usageType,
-    priority: fields.priority,
-    modelId: fields.modelId,
-    modelName: fields.modelName,
-    provider: fields.provider,
-    parameters: fields.parameters,
-    enabled: fields.enabled,
-    version: 1,
-    createdAt: at,
-    updatedAt: at,
-  };
+  return configOf(randomUUID(), fields, 1, at, at);
 }
 
 function changed(current: ModelConfig, next: ModelConfigFields): boolean {

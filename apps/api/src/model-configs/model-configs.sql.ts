@@ -132,30 +132,38 @@ export const MODEL_CONFIG_SQL = {
   deleteAll: `DELETE FROM model_configs RETURNING ${COLUMNS}`,
 } as const;
 
-/**
- * A config `insertRows` stored, as reading it back would give it (the same fields in the same
- * order as {@link toModelConfig}): what the statement stores is exactly what it was given, so
- * reading 100 rows of 11 columns back (`RETURNING`) would only cost time.
- */
-function asStored(config: ModelConfig): ModelConfig {
+/** A config from its parts: its fields in the API's order (that of {@link toModelConfig}). */
+export function configOf(
+  id: string,
+  fields: ModelConfigFields,
+  version: number,
+  createdAt: string,
+  updatedAt: string,
+): ModelConfig {
   return {
-    id: config.id,
-    usageType: config.usageType,
-    priority: config.priority,
-    modelId: config.modelId,
-    modelName: config.modelName,
-    provider: config.provider,
-    parameters: config.parameters,
-    enabled: config.enabled,
-    version: config.version,
-    createdAt: config.createdAt,
-    updatedAt: config.updatedAt,
+    id,
+    usageType: fields.usageType,
+    priority: fields.priority,
+    modelId: fields.modelId,
+    modelName: fields.modelName,
+    provider: fields.provider,
+    parameters: fields.parameters,
+    enabled: fields.enabled,
+    version,
+    createdAt,
+    updatedAt,
   };
 }
 
-/** The configs `insertRows` stored, as read back, by priority. */
+/**
+ * The configs `insertRows` stored, by priority, as reading them back would give them (copies,
+ * fields in the API's order): the statement stores exactly what it is given, so reading 100 rows
+ * of 11 columns back (`RETURNING`) would only cost time.
+ */
 export function byPriority(configs: readonly ModelConfig[]): ModelConfig[] {
-  return configs.map(asStored).sort((a, b) => a.priority - b.priority);
+  return configs
+    .map((c) => configOf(c.id, c, c.version, c.createdAt, c.updatedAt))
+    .sort((a, b) => a.priority - b.priority);
 }
 
 /** A whole config as one row of `insertRows`' JSON array. */

@@ -100,7 +100,7 @@ export class RestoreService {
       changes.push({ action: live ? 'update' : 'create', before: live ?? null, after: row });
     }
     for (const gone of current.values()) changes.push(deleteOf(gone));
-    await this.repository.replaceUsageType(usageType, rows, changes);
+    await this.repository.restoreUsageType(usageType, rows, changes);
     return rows.sort((a, b) => a.priority - b.priority);
   }
 
