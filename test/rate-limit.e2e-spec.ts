@@ -1,3 +1,4 @@
+import { ResponseCache } from '@lib/query-cache';
 import { type TestApp, startTestApp } from './support/test-app';
 
 describe('RATE_LIMIT_PER_MINUTE', () => {
@@ -32,6 +33,19 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
       code: 'RATE_LIMITED',
       message: expect.stringMatching(/retry in \d+ s/),
     });
+  });
+
+  it('counts reads answered from kept responses too (none is answered before the limiter)', async () => {
+    const app = await startTestApp({ RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const url = `${app.url}/api/v1/usage-types/chat_deep/active`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(url)).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(app.app.get(ResponseCache).stats()).toMatchObject({ hits: 2, earlyHits: 0 });
+    } finally {
+      await app.close();
+    }
   });
 
   it('counts percent-encoded paths under /api/v1 too', async () => {

@@ -78,6 +78,12 @@ describe('JSON logs at LOG_LEVEL=info', () => {
     });
     expect(read.status).toBe(200);
     expect(read.headers['x-request-id']).toBe('trace-abc');
+    // The same URL again: answered from its kept response before Fastify.
+    const kept = await request(url, 'GET', '/api/v1/usage-types/chat_deep/active', undefined, {
+      headers: { 'x-request-id': 'trace-kept' },
+    });
+    expect(kept.status).toBe(200);
+    expect(kept.headers['x-request-id']).toBe('trace-kept');
     const body = {
       usageType: 'logs-test',
       priority: 1,
@@ -131,6 +137,21 @@ describe('JSON logs at LOG_LEVEL=info', () => {
       level: 'INFO',
       res: { statusCode: 201 },
     });
+  });
+
+  it('logs a read answered from its kept response (before Fastify) with the same line', () => {
+    const first = logLines(server).find(completion('trace-abc'));
+    const kept = logLines(server).find(completion('trace-kept'));
+    expect(kept).toMatchObject({
+      level: 'INFO',
+      reqId: 'trace-kept',
+      req: { id: 'trace-kept', method: 'GET', url: '/api/v1/usage-types/chat_deep/active' },
+      res: { statusCode: 200 },
+    });
+    expect(typeof kept?.responseTime).toBe('number');
+    // The same fields as the line Fastify's hook wrote for the first read.
+    expect(Object.keys(kept ?? {}).sort()).toEqual(Object.keys(first ?? {}).sort());
+    expect(Object.keys(kept?.req ?? {}).sort()).toEqual(Object.keys(first?.req ?? {}).sort());
   });
 
   it('logs a client error with its request id', () => {

@@ -135,6 +135,8 @@ describe('GET /metrics after a known sequence of requests', () => {
     expect(valueOf(samples, 'response_cache_misses_total')).toBe(2); // active once, the 404 once
     expect(valueOf(samples, 'response_cache_stored_total')).toBe(1);
     expect(valueOf(samples, 'response_cache_hits_total')).toBe(2);
+    // Both answered by the server's listener before Fastify, and still counted per route above.
+    expect(valueOf(samples, 'response_cache_early_hits_total')).toBe(2);
     expect(valueOf(samples, 'response_cache_entries')).toBe(1);
   });
 

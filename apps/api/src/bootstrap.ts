@@ -14,12 +14,14 @@ import { errorBody } from './common/api-error';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import {
   clientErrorHandler,
+  type EarlyAnswerer,
   frameworkErrors,
   hardenFastify,
   httpServerFactory,
   rateLimitOptions,
   requestIdFrom,
 } from './common/http-hardening';
+import { EarlyAnswers } from './common/early-answers';
 import { createValidationPipe } from './common/validation';
 import { type AppConfig, type LogLevel, loadConfig } from './config/app-config';
 
@@ -41,7 +43,10 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[] | false> = {
  * @example
  * const adapter = new FastifyAdapter(fastifyAdapterOptions(loadConfig(process.env)));
  */
-export function fastifyAdapterOptions(config: AppConfig): FastifyServerOptions {
+export function fastifyAdapterOptions(
+  config: AppConfig,
+  early?: EarlyAnswerer,
+): FastifyServerOptions {
   return {
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: 1024 },
@@ -49,7 +54,7 @@ export function fastifyAdapterOptions(config: AppConfig): FastifyServerOptions {
     genReqId: requestIdFrom,
     // Node's server, made here: a bound on receiving a whole request, and no request executed
     // after an early answer on the same connection.
-    serverFactory: httpServerFactory(config.requestTimeoutMs),
+    serverFactory: httpServerFactory(config.requestTimeoutMs, early),
     // Requests arriving while closing get the standard body from hardenFastify's hook.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -118,7 +123,8 @@ export async function createApp(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ app: NestFastifyApplication; config: AppConfig }> {
   const config = loadConfig(env);
-  const adapter = new FastifyAdapter(fastifyAdapterOptions(config));
+  const early = new EarlyAnswers();
+  const adapter = new FastifyAdapter(fastifyAdapterOptions(config, early));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
     abortOnError: false,
@@ -131,6 +137,9 @@ export async function createApp(
   hardenFastify(app.getHttpAdapter().getInstance());
   if (config.rateLimitPerMinute !== undefined) {
     await app.register(fastifyRateLimit, rateLimitOptions(config.rateLimitPerMinute));
+  } else {
+    // Kept responses answered before Fastify; with rate limiting its hook must see every request.
+    early.enable(app);
   }
   await serveAdmin(app, env);
   app.useGlobalPipes(createValidationPipe());

@@ -36,6 +36,8 @@ export interface TransactionState {
 /**
  * The ambient-transaction store shared by `DuckDbClient`, the transaction manager and
  * `@lib/transactions`. `null` means a transaction was explicitly suspended (`NotSupported`).
+ * A plain `AsyncLocalStorage`, not a `ScopedStorage`: work that outlives its transaction must
+ * still see it, to be refused with `TransactionClosedError` instead of running outside it.
  */
 export const transactionStorage = new AsyncLocalStorage<TransactionState | null>();
 

@@ -60,6 +60,11 @@ export class CacheMetrics {
     const counters = [
       ['hits', 'Requests answered with a kept response.', () => stats().hits],
       [
+        'early_hits',
+        'Of those, requests answered before Fastify routed them.',
+        () => stats().earlyHits,
+      ],
+      [
         'misses',
         'Requests to @CacheResponse() routes that ran their handler.',
         () => stats().misses,

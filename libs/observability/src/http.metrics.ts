@@ -55,4 +55,20 @@ export class HttpMetrics implements OnModuleInit {
     const route = (!request.is404 && request.routeOptions.url) || UNMATCHED_ROUTE;
     this.series.record(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   }
+
+  /**
+   * Records a request answered outside Fastify's hooks (from the server's own listener, such as
+   * a kept response sent by `ResponseCache.answerEarly`): `route` is its route pattern.
+   */
+  recordAnswered(method: string, route: string, statusCode: number, seconds: number): void {
+    this.series.record(method, route, statusCode, seconds);
+  }
+
+  /**
+   * Like {@link recordAnswered} for many requests of one method, route and status: the function
+   * records one request given its seconds, without looking the series up each time.
+   */
+  answeredRecorder(method: string, route: string, statusCode: number): (seconds: number) => void {
+    return this.series.recorder(method, route, statusCode);
+  }
 }

@@ -32,4 +32,4 @@ export type {
 } from './observability.interfaces';
 /** The Nest `LoggerService` that writes through pino: `app.useLogger(app.get(JsonLogger))`. */
 export { Logger as JsonLogger } from 'nestjs-pino';
-export { LONG_LIVED_ROUTE } from './request.logger';
+export { LONG_LIVED_ROUTE, RequestLogger } from './request.logger';

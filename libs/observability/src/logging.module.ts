@@ -33,7 +33,7 @@ export class LoggingModule {
       module: LoggingModule,
       imports: [LoggerModule.forRoot(createPinoParams(options))],
       providers: [{ provide: LOGGING_MODULE_OPTIONS, useValue: options }, RequestLogger],
-      exports: [LoggerModule],
+      exports: [LoggerModule, RequestLogger],
     };
   }
 
@@ -58,7 +58,7 @@ export class LoggingModule {
         }),
       ],
       providers: [optionsProvider, RequestLogger],
-      exports: [LoggerModule],
+      exports: [LoggerModule, RequestLogger],
     };
   }
 }

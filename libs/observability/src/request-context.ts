@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { ScopedStorage } from '@lib/common';
 
 /** The id of the request being served, for the `reqId` of every line logged while serving it. */
-export const requestIds = new AsyncLocalStorage<string>();
+export const requestIds = new ScopedStorage<string>();

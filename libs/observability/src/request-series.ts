@@ -20,6 +20,8 @@ interface Series {
  */
 export class RequestSeries {
   private readonly series = new Map<string, Series>();
+  /** Bumped by every reset: recorders find their series again. */
+  private resets = 0;
 
   constructor(
     private readonly histogramName: string,
@@ -29,6 +31,23 @@ export class RequestSeries {
 
   /** Counts one request that took `seconds`. */
   record(method: string, route: string, statusCode: number, seconds: number): void {
+    this.count(this.seriesOf(method, route, statusCode), seconds);
+  }
+
+  /** Counts requests of one series, each given the seconds it took (the series found once). */
+  recorder(method: string, route: string, statusCode: number): (seconds: number) => void {
+    let series = this.seriesOf(method, route, statusCode);
+    let resets = this.resets;
+    return (seconds) => {
+      if (resets !== this.resets) {
+        series = this.seriesOf(method, route, statusCode);
+        resets = this.resets;
+      }
+      this.count(series, seconds);
+    };
+  }
+
+  private seriesOf(method: string, route: string, statusCode: number): Series {
     const key = `${method} ${statusCode} ${route}`;
     let series = this.series.get(key);
     if (!series) {
@@ -40,8 +59,17 @@ export class RequestSeries {
       };
       this.series.set(key, series);
     }
-    const bucket = this.bounds.findIndex((bound) => seconds <= bound);
-    if (bucket >= 0) series.buckets[bucket]++;
+    return series;
+  }
+
+  private count(series: Series, seconds: number): void {
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]) {
+        series.buckets[i]++;
+        break;
+      }
+    }
     series.sum += seconds;
     series.count++;
   }
@@ -61,7 +89,10 @@ export class RequestSeries {
         type,
         aggregator: 'sum',
         get: async () => get(),
-        reset: () => this.series.clear(),
+        reset: () => {
+          this.series.clear();
+          this.resets++;
+        },
       } as unknown as Metric);
     };
     metric(this.histogramName, 'histogram', help.histogram, () => this.histogramValues());

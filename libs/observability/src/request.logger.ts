@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -42,8 +43,9 @@ export class RequestLogger implements OnModuleInit {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter?.getType() !== 'fastify' || this.options.level === 'silent') return;
     const fastify = adapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      requestIds.run(String(request.id), done);
+    fastify.addHook('onRequest', (request, reply, done) => {
+      // Open until the response is sent or the connection closes.
+      reply.raw.once('close', requestIds.runUntilClosed(String(request.id), done));
     });
     fastify.addHook('onResponse', (request, reply, done) => {
       this.completed(request, reply);
@@ -59,6 +61,29 @@ export class RequestLogger implements OnModuleInit {
     });
   }
 
+  /**
+   * The completion line of a request answered outside Fastify's hooks (from the server's own
+   * listener, such as a kept response sent by `ResponseCache.answerEarly`): the line Fastify's
+   * `onResponse` hook writes for the others, with `id` as its request id.
+   */
+  logAnswered(
+    id: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+    elapsedMs: number,
+  ): void {
+    if (this.options.level === 'silent') return;
+    const level = requestLogLevel(this.quietRoutes, request.url, response.statusCode) as Level;
+    const req = {
+      id,
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      socket: request.socket,
+    };
+    this.write(level, id, req, response, elapsedMs, 'request completed');
+  }
+
   private completed(request: FastifyRequest, reply: FastifyReply): void {
     const level = requestLogLevel(this.quietRoutes, request.url, reply.statusCode);
     this.log(level as Level, request, reply, 'request completed');
@@ -70,14 +95,25 @@ export class RequestLogger implements OnModuleInit {
     reply: FastifyReply | undefined,
     message: string,
   ): void {
+    this.write(level, String(request.id), request, reply?.raw, reply?.elapsedTime, message);
+  }
+
+  private write(
+    level: Level,
+    reqId: string,
+    req: object,
+    res: ServerResponse | undefined,
+    elapsedMs: number | undefined,
+    message: string,
+  ): void {
     const root = PinoLogger.root as PinoLogger['logger'] | undefined;
     if (!root?.isLevelEnabled(level)) return;
-    // The Fastify request has what pino's request serializer reads (id, method, url, headers, socket).
+    // `req` has what pino's request serializer reads (id, method, url, headers, socket).
     root[level](
       {
-        reqId: request.id,
-        req: request,
-        ...(reply ? { res: reply.raw, responseTime: Math.round(reply.elapsedTime) } : {}),
+        reqId,
+        req,
+        ...(res ? { res, responseTime: Math.round(elapsedMs ?? 0) } : {}),
       },
       message,
     );

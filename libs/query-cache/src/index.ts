@@ -12,6 +12,7 @@ export { type TagSnapshot } from './tag-versions';
 export {
   CACHE_RESPONSE_CONFIG,
   CacheResponse,
+  type EarlyAnswer,
   ResponseCache,
 } from './response-cache/response-cache';
 export { ResponseCacheModule } from './response-cache/response-cache.module';

@@ -30,6 +30,8 @@ export interface GetOrLoadOptions {
 export interface ResponseCacheStats {
   /** Requests answered with a kept response. */
   hits: number;
+  /** Of those, requests answered before Fastify routed them (`ResponseCache.answerEarly`). */
+  earlyHits: number;
   /** Requests to `@CacheResponse()` routes that ran their handler. */
   misses: number;
   /** Responses kept. */

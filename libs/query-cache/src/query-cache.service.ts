@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { ScopedStorage } from '@lib/common';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { TransactionHost } from '@lib/transactions';
@@ -68,7 +68,7 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
   private readonly tokens: TagTokenStore;
   private readonly counters = { hits: 0, misses: 0, bypassed: 0, staleDiscarded: 0 };
   /** Who is told of the reads in the current async context ({@link observe}). */
-  private readonly observers = new AsyncLocalStorage<ReadObserver>();
+  private readonly observers = new ScopedStorage<ReadObserver>();
 
   constructor(
     @Inject(CACHE_MANAGER) cache: Cache,
@@ -148,6 +148,10 @@ export class QueryCache extends ReadTracking implements OnApplicationShutdown {
 
   observe<T>(observer: ReadObserver, fn: () => T): T {
     return this.observers.run(observer, fn);
+  }
+
+  observeUntilClosed(observer: ReadObserver, fn: () => void): () => void {
+    return this.observers.runUntilClosed(observer, fn);
   }
 
   isCurrent(snapshot: TagSnapshot): boolean {

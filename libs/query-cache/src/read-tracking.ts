@@ -31,8 +31,17 @@ export interface ReadObserver {
  * interface between the two; the query cache knows nothing of what observes it.
  */
 export abstract class ReadTracking {
-  /** Runs `fn` with `observer` told of every `getOrLoad` made in its async context. */
+  /**
+   * Runs `fn` with `observer` told of every `getOrLoad` made in its async context, until `fn`
+   * returns or the promise it returns settles.
+   */
   abstract observe<T>(observer: ReadObserver, fn: () => T): T;
+  /**
+   * Runs `fn`, callback-style work that goes on after it returns (the rest of a request), with
+   * `observer` told of every `getOrLoad` made in its async context until the returned function is
+   * called.
+   */
+  abstract observeUntilClosed(observer: ReadObserver, fn: () => void): () => void;
   /** Whether no invalidation in this process touched the tags of a read since `snapshot`. */
   abstract isCurrent(snapshot: TagSnapshot): boolean;
   /**

@@ -3,6 +3,7 @@ import {
   type IncomingMessage,
   type RequestListener,
   type Server,
+  type ServerResponse,
   STATUS_CODES,
   createServer,
 } from 'node:http';
@@ -30,19 +31,20 @@ const answeredEarly = new WeakSet<Socket>();
 
 const VISIBLE_ASCII = /^[\x21-\x7e]{1,128}$/;
 
-/** The request id of a request, once worked out (see {@link requestIdFrom}). */
-const requestIds = new WeakMap<IncomingMessage, string>();
+/** Where a request keeps its id once worked out (see {@link requestIdFrom}). */
+const REQUEST_ID = Symbol('requestId');
 
 /**
  * Echoes a client's `X-Request-Id` when it is 1..128 visible ASCII characters, else makes one;
  * the same id every time for one request (the server sets it before Fastify asks).
  */
 export function requestIdFrom(request: IncomingMessage): string {
-  let id = requestIds.get(request);
+  const carrier = request as IncomingMessage & { [REQUEST_ID]?: string };
+  let id = carrier[REQUEST_ID];
   if (id === undefined) {
     const header = request.headers['x-request-id'];
     id = typeof header === 'string' && VISIBLE_ASCII.test(header) ? header : randomUUID();
-    requestIds.set(request, id);
+    carrier[REQUEST_ID] = id;
   }
   return id;
 }
@@ -102,12 +104,27 @@ function unambiguousFraming({ headers, rawHeaders }: IncomingMessage): boolean {
 }
 
 /**
+ * Answers some requests in the server's listener, before Fastify (see `EarlyAnswers`), with
+ * {@link standardHeaders} as every response has them.
+ */
+export interface EarlyAnswerer {
+  /** True when it answered `request` (whose request id is `id`); false leaves it to Fastify. */
+  answer(request: IncomingMessage, response: ServerResponse, id: string): boolean;
+}
+
+/** The headers of every response, as a flat `[name, value, …]` list: request id and `nosniff`. */
+export function standardHeaders(id: string): string[] {
+  return ['x-request-id', id, 'x-content-type-options', 'nosniff'];
+}
+
+/**
  * Fastify's `serverFactory`: Node's HTTP server with a bound on the time to receive a whole
  * request (`HTTP_REQUEST_TIMEOUT_MS`, answered 408 by {@link clientErrorHandler}), checked every
- * second; ambiguous framing refused with 400; and no request executed from a socket that was
- * answered early (see {@link hardenFastify}).
+ * second; ambiguous framing refused with 400; no request executed from a socket that was
+ * answered early (see {@link hardenFastify}); and, after those checks and the standard headers,
+ * `early` offered each request before Fastify.
  */
-export function httpServerFactory(requestTimeoutMs: number) {
+export function httpServerFactory(requestTimeoutMs: number, early?: EarlyAnswerer) {
   return (handler: RequestListener): Server => {
     const server = createServer(
       { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
@@ -119,7 +136,9 @@ export function httpServerFactory(requestTimeoutMs: number) {
         }
         // On every response, including those Fastify sends without running the application's
         // hooks (a 404 for a method no route serves on a malformed path).
-        response.setHeader('x-request-id', requestIdFrom(request));
+        const id = requestIdFrom(request);
+        if (early?.answer(request, response, id)) return;
+        response.setHeader('x-request-id', id);
         response.setHeader('x-content-type-options', 'nosniff');
         handler(request, response);
       },

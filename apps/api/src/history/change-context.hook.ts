@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf } from '../common/api-key.guard';
-import { type ChangeContext, runInChangeContext } from './change-context';
+import { type ChangeContext, openChangeContext } from './change-context';
 
 /** The change context of one HTTP write: its actor is read when a change is recorded. */
 class RequestChangeContext implements ChangeContext {
@@ -35,9 +35,10 @@ export class ChangeContextHook implements OnModuleInit {
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter?.getType() !== 'fastify') return;
-    adapter.getInstance<FastifyInstance>().addHook('preHandler', (request, _reply, done) => {
-      if (request.method === 'GET' || request.method === 'HEAD') done();
-      else runInChangeContext(new RequestChangeContext(request), done);
+    adapter.getInstance<FastifyInstance>().addHook('preHandler', (request, reply, done) => {
+      if (request.method === 'GET' || request.method === 'HEAD') return done();
+      // Open until the response is sent or the connection closes.
+      reply.raw.once('close', openChangeContext(new RequestChangeContext(request), done));
     });
   }
 }

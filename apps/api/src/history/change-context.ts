@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { ScopedStorage } from '@lib/common';
 
 /** The kinds of change the history records (API.md §2, History): the operation that made it. */
 export type HistoryOperation =
@@ -26,16 +26,24 @@ export interface ChangeContext {
   readonly changeSet?: string;
 }
 
-const storage = new AsyncLocalStorage<ChangeContext>();
+const storage = new ScopedStorage<ChangeContext>();
 
 /** The change context of the current async context; `system` when none was set. */
 export function currentChange(): ChangeContext {
   return storage.getStore() ?? { actor: 'system', requestId: null };
 }
 
-/** Runs `fn` in `context` (an HTTP write's, whose actor the API key guard decides later). */
+/** Runs `fn` in `context` until it returns (or the promise it returns settles). */
 export function runInChangeContext<T>(context: ChangeContext, fn: () => T): T {
   return storage.run(context, fn);
+}
+
+/**
+ * Runs `fn`, callback-style work such as the rest of an HTTP write (whose actor the API key guard
+ * decides later), in `context` until the returned function is called.
+ */
+export function openChangeContext(context: ChangeContext, fn: () => void): () => void {
+  return storage.runUntilClosed(context, fn);
 }
 
 /**

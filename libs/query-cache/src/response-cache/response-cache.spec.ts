@@ -10,6 +10,7 @@ import {
   Post,
   Query,
   Res,
+  type Type,
   VersioningType,
 } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -28,6 +29,7 @@ import {
 } from '@lib/query-cache';
 import { TransactionHost, TransactionsModule } from '@lib/transactions';
 import type { FastifyReply } from 'fastify';
+import { type RequestListener, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SilentLogger, deferred, sleep } from '@lib/common/testing';
 import { type RedisServer, startRedis } from '../testing';
@@ -702,6 +704,7 @@ describe('ResponseCache options', () => {
     expect(h.backend.loads(name)).toBe(1);
     expect(h.responses.stats()).toEqual({
       hits: 0,
+      earlyHits: 0,
       misses: 0,
       stored: 0,
       entries: 0,
@@ -857,5 +860,288 @@ describe('ResponseCache on a shared Redis store', () => {
     expect(answer.status).toBe(200);
     expect(answer.json()).toMatchObject({ value: 'during the outage' });
     expect(first.backend.calls('value', name)).toBe(2);
+  });
+});
+
+/** One exchange over a real socket: what the client saw. */
+interface RawExchange {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Sends one request with Node's client (which, unlike `fetch`, sends a body with a GET). */
+function send(
+  origin: string,
+  path: string,
+  { method = 'GET', body }: { method?: string; body?: string } = {},
+): Promise<RawExchange> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { connection: 'close' };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const request = httpRequest(`${origin}${path}`, { method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString(),
+          headers: response.headers,
+        }),
+      );
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** A test application on a real port whose server listener asks `answerEarly` before Fastify. */
+interface EarlyHarness {
+  app: NestFastifyApplication;
+  origin: string;
+  responses: ResponseCache;
+  queryCache: QueryCache;
+  /** Whether the listener asks `answerEarly` (on by default). */
+  early: { on: boolean };
+}
+
+async function startEarlyApp(
+  options: QueryCacheModuleOptions,
+  controllers: Type[] = [ResponsesController],
+  versioning = false,
+): Promise<EarlyHarness> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      QueryCacheModule.forRoot({ store: 'memory', ...options, isGlobal: true }),
+      ResponseCacheModule.forRoot(),
+    ],
+    controllers,
+    providers: [Backend],
+  })
+    .setLogger(new SilentLogger())
+    .compile();
+  const early = { on: true };
+  const slot: { responses?: ResponseCache } = {};
+  const adapter = new FastifyAdapter({
+    serverFactory: (handler: RequestListener) =>
+      createServer((request, response) => {
+        response.setHeader('x-listener', 'set first');
+        if (early.on && slot.responses?.answerEarly(request, response)) return;
+        handler(request, response);
+      }),
+  });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(adapter);
+  if (versioning) app.enableVersioning({ type: VersioningType.HEADER, header: 'x-api-version' });
+  let exchange = 0;
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (_request, reply, done) => {
+      void reply.header('x-exchange', String(++exchange));
+      done();
+    });
+  const cache = app.get(ResponseCache);
+  slot.responses = cache;
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return {
+    app,
+    origin: `http://127.0.0.1:${port}`,
+    responses: cache,
+    queryCache: app.get(QueryCache),
+    early,
+  };
+}
+
+/** Headers that differ between any two exchanges, or that only one of two paths sets. */
+function representation(
+  headers: RawExchange['headers'],
+  drop: readonly string[] = [],
+): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!['date', 'connection', 'keep-alive', ...drop].includes(name)) kept[name] = value;
+  }
+  return kept;
+}
+
+describe('ResponseCache.answerEarly (a server listener in front of Fastify)', () => {
+  let h: EarlyHarness;
+  let backend: Backend;
+
+  beforeAll(async () => {
+    h = await startEarlyApp({});
+    backend = h.app.get(Backend);
+  });
+
+  afterAll(async () => {
+    await h?.app.close();
+  });
+
+  afterEach(() => {
+    h.early.on = true;
+  });
+
+  it('answers a kept response from the listener with what Fastify would send, counted as a hit of each read', async () => {
+    const name = unique('early');
+    const url = `/r/value/${name}`;
+    backend.values.set(name, 'one');
+    const first = await send(h.origin, url);
+    h.early.on = false;
+    const viaFastify = await send(h.origin, url);
+    h.early.on = true;
+    const before = h.responses.stats();
+    const queryBefore = h.queryCache.stats();
+    const early = await send(h.origin, url);
+
+    expect(backend.calls('value', name)).toBe(1);
+    expect(early.status).toBe(200);
+    expect(early.body).toBe(first.body);
+    expect(early.body).toBe(viaFastify.body);
+    expect(JSON.parse(early.body)).toEqual({ name, value: 'one', query: {} });
+    // The same headers but the hook's per-exchange one, which is the listener's job here; and
+    // the listener's own header, sent with it.
+    expect(representation(early.headers)).toEqual(
+      representation(viaFastify.headers, ['x-exchange']),
+    );
+    expect(early.headers).toMatchObject({
+      etag: '"one"',
+      'content-length': String(Buffer.byteLength(first.body)),
+      'x-listener': 'set first',
+    });
+    expect(early.headers['content-type']).toMatch(/^application\/json/);
+    expect(early.headers['x-exchange']).toBeUndefined();
+    expect(h.responses.stats().hits - before.hits).toBe(1);
+    expect(h.responses.stats().earlyHits - before.earlyHits).toBe(1);
+    expect(queryHits(queryBefore, h.queryCache.stats())).toBe(1);
+  });
+
+  it('returns what it answered: the route pattern and the status', async () => {
+    const name = unique('answer');
+    const url = `/r/value/${name}`;
+    await send(h.origin, url);
+    let answer: unknown;
+    h.early.on = false;
+    const server = createServer((request, response) => {
+      answer = h.responses.answerEarly(request, response);
+      if (!answer) response.end('not answered');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const got = await send(`http://127.0.0.1:${port}`, url);
+      expect(got.status).toBe(200);
+      expect(answer).toEqual({ route: '/r/value/:name', statusCode: 200 });
+      await send(`http://127.0.0.1:${port}`, `${url}?never=kept`);
+      expect(answer).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('a write is seen by the very next request, which Fastify answers and keeps again', async () => {
+    const name = unique('early-write');
+    const url = `/r/value/${name}`;
+    await send(h.origin, url);
+    await send(h.origin, url);
+    const before = h.responses.stats().earlyHits;
+    await send(h.origin, url, { method: 'DELETE' });
+    const after = await send(h.origin, url);
+    expect(JSON.parse(after.body)).toMatchObject({ value: 'deleted' });
+    expect(h.responses.stats().earlyHits).toBe(before);
+    expect(backend.calls('value', name)).toBe(2);
+    const again = await send(h.origin, url);
+    expect(again.body).toBe(after.body);
+    expect(h.responses.stats().earlyHits).toBe(before + 1);
+    expect(backend.calls('value', name)).toBe(2);
+  });
+
+  it('answers only a GET of the very URL kept, without a body', async () => {
+    const name = unique('early-only');
+    const url = `/r/value/${name}`;
+    await send(h.origin, url);
+    const before = h.responses.stats();
+
+    const head = await send(h.origin, url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    const withBody = await send(h.origin, url, { body: '{}' });
+    expect(withBody.status).toBe(200);
+    const post = await send(h.origin, url, { method: 'POST' });
+    expect(JSON.parse(post.body)).toMatchObject({ posted: name });
+    const otherQuery = await send(h.origin, `${url}?a=1`);
+    expect(JSON.parse(otherQuery.body)).toMatchObject({ query: { a: '1' } });
+
+    expect(h.responses.stats().earlyHits).toBe(before.earlyHits);
+    // The GET with a body went through Fastify, whose hook served the kept response; a HEAD is
+    // never served from kept responses.
+    expect(h.responses.stats().hits - before.hits).toBe(1);
+    expect(backend.calls('value', name)).toBe(3); // the first GET, the HEAD and `?a=1`
+    expect(backend.calls('post', name)).toBe(1);
+  });
+
+  it('never answers what was not kept: a 404, a route without @CacheResponse()', async () => {
+    const name = unique('early-not-kept');
+    for (let i = 0; i < 2; i++) {
+      expect((await send(h.origin, `/r/missing/${name}`)).status).toBe(404);
+      expect((await send(h.origin, `/r/plain/${name}`)).status).toBe(200);
+    }
+    expect(backend.calls('missing', name)).toBe(2);
+    expect(backend.calls('plain', name)).toBe(2);
+  });
+
+  it('a route chosen by a header as well (header versioning) is never answered early', async () => {
+    const versioned = await startEarlyApp({}, [VersionOneController, VersionTwoController], true);
+    try {
+      const get = async (version: string) =>
+        JSON.parse(
+          (
+            await new Promise<RawExchange>((resolve, reject) => {
+              const request = httpRequest(
+                `${versioned.origin}/versioned`,
+                { headers: { 'x-api-version': version, connection: 'close' } },
+                (response) => {
+                  let body = '';
+                  response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+                  response.on('end', () =>
+                    resolve({ status: response.statusCode ?? 0, body, headers: response.headers }),
+                  );
+                },
+              );
+              request.on('error', reject);
+              request.end();
+            })
+          ).body,
+        ) as { version: string };
+      for (let round = 0; round < 2; round++) {
+        expect(await get('1')).toEqual({ version: 'one' });
+        expect(await get('2')).toEqual({ version: 'two' });
+      }
+      expect(versioned.responses.stats()).toMatchObject({ hits: 2, earlyHits: 0, stored: 2 });
+    } finally {
+      await versioned.app.close();
+    }
+  });
+
+  it('never answers a response kept under a shared store: its reuse needs the store check', async () => {
+    const redis = await startRedis();
+    const shared = await startEarlyApp({
+      store: 'redis',
+      redisUrl: redis.url,
+      namespace: unique('early-shared'),
+    });
+    try {
+      await waitFor('the cache to reach Redis', () => shared.queryCache.stats().connected, 5_000);
+      const url = `/r/value/${unique('early-redis')}`;
+      const first = await send(shared.origin, url);
+      const second = await send(shared.origin, url);
+      expect(second.body).toBe(first.body);
+      expect(shared.responses.stats()).toMatchObject({ hits: 1, earlyHits: 0, storeChecks: 1 });
+    } finally {
+      await shared.app.close();
+      await redis.stop();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { RouteConfig } from '@nestjs/platform-fastify';
@@ -50,6 +51,27 @@ interface RenderedResponse {
   snapshots: readonly TagSnapshot[];
   /** With a shared store: the epoch and tag tokens of each read, checked before every reuse. */
   tokens?: readonly StoreTokens[];
+  /** The route's pattern (`/api/v1/model-configs/:id`), for whoever records an early answer. */
+  route: string;
+  /**
+   * The headers {@link ResponseCache.answerEarly} writes, as Node's flat `[name, value, …]` list:
+   * the kept ones and `content-length`.
+   */
+  rawHeaders: string[];
+  /** What {@link ResponseCache.answerEarly} returns for it (one object per kept response). */
+  answer: EarlyAnswer;
+  /** Epoch milliseconds after which it is never reused. */
+  expiresAt: number;
+}
+
+/**
+ * A request {@link ResponseCache.answerEarly} answered: the same object for every answer of one
+ * kept response (a key for whatever the caller records per route).
+ */
+export interface EarlyAnswer {
+  /** The pattern of the route whose kept response was sent (`/api/v1/model-configs/:id`). */
+  readonly route: string;
+  readonly statusCode: number;
 }
 
 /** Headers that describe one exchange, not the representation: never kept. */
@@ -86,11 +108,21 @@ type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
 export class ResponseCache implements OnModuleInit {
   private readonly logger = new Logger('ResponseCache');
   private readonly entries: CacheableMemory;
-  private readonly counters = { hits: 0, misses: 0, stored: 0, storeChecks: 0 };
+  /**
+   * The same responses by URL alone (not those kept under a shared store), for answerEarly: a
+   * `Map` in the order they were kept, at most `entries` (the oldest dropped), each until it
+   * expires. Its lookup is a fraction of the LRU's, on a path that costs a few microseconds.
+   */
+  private readonly byUrl = new Map<string, RenderedResponse>();
+  private readonly maxEntries: number;
+  private readonly counters = { hits: 0, earlyHits: 0, misses: 0, stored: 0, storeChecks: 0 };
   private readonly checks = new Map<RenderedResponse, Promise<boolean>>();
   /** A number per route handler: versioned routes share a URL but not a handler. */
   private readonly handlerIds = new WeakMap<object, number>();
   private lastHandlerId = 0;
+  /** By route pattern: whether Fastify serves a `GET` of it without constraints. */
+  private readonly unconstrained = new Map<string, boolean>();
+  private fastify: FastifyInstance | undefined;
   private readonly enabled: boolean;
   private readonly maxBodyBytes: number;
 
@@ -103,9 +135,10 @@ export class ResponseCache implements OnModuleInit {
     this.maxBodyBytes = options.maxBodyBytes;
     // Kept responses are never mutated: no cloning. One shard: hashing every URL to pick one of
     // the default 16 costs more than a cache hit saves on this path.
+    this.maxEntries = Math.max(1, options.entries);
     this.entries = new CacheableMemory({
       useClone: false,
-      lruSize: Math.max(1, options.entries),
+      lruSize: this.maxEntries,
       storeHashSize: 1,
       checkInterval: 0,
     });
@@ -119,6 +152,7 @@ export class ResponseCache implements OnModuleInit {
       return;
     }
     const fastify = adapter.getInstance<FastifyInstance>();
+    this.fastify = fastify;
     fastify.decorateRequest(SCOPE, null);
     fastify.addHook('preHandler', (request, reply, done) =>
       this.beforeHandler(request, reply, done),
@@ -131,6 +165,61 @@ export class ResponseCache implements OnModuleInit {
       }
       done(null, payload);
     });
+  }
+
+  /**
+   * Answers `request` with a kept response from Node's `request` listener itself, before Fastify
+   * parses, routes or runs any hook for it, for an app whose server listener calls this ahead of
+   * Fastify's. It answers only a `GET` that announces no body, whose exact URL (path and query,
+   * byte for byte) a `@CacheResponse()` route answered, while that response is still current in
+   * this process, and never one kept under a shared store (its reuse needs a store check);
+   * anything else returns `undefined`, untouched, for Fastify to handle. The response is the one
+   * Fastify would send for the hit (status, kept headers, body, `Content-Length`), plus `headers`
+   * (a flat `[name, value, …]` list, as Node's `writeHead` takes) and any the caller set on
+   * `response` first (setting none is faster).
+   *
+   * What Fastify's hooks do for a request (request ids, logs, metrics, rate limits, refusing
+   * requests while closing) is then the caller's: the returned answer names the route, for
+   * metrics and logs. A route with Fastify constraints (Nest's header or media-type versioning)
+   * is never answered here; a path served both by such a route and by one without constraints
+   * must not be `@CacheResponse()` in an app that calls this. Do not call it while a Fastify hook
+   * must see every request (rate limiting).
+   *
+   * @example
+   * createServer((request, response) => {
+   *   const id = requestIdOf(request);
+   *   if (responseCache.answerEarly(request, response, ['x-request-id', id])) return;
+   *   response.setHeader('x-request-id', id);
+   *   fastifyHandler(request, response);
+   * });
+   */
+  answerEarly(
+    request: IncomingMessage,
+    response: ServerResponse,
+    headers: readonly string[] = [],
+  ): EarlyAnswer | undefined {
+    if (request.method !== 'GET' || !this.enabled) return undefined;
+    if (request.headers['transfer-encoding'] !== undefined) return undefined;
+    const length = request.headers['content-length'];
+    if (length !== undefined && length !== '0') return undefined;
+    const url = request.url ?? '';
+    const entry = this.byUrl.get(url);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.byUrl.delete(url);
+      return undefined;
+    }
+    const { snapshots } = entry;
+    for (let i = 0; i < snapshots.length; i++) {
+      if (!this.tracking.isCurrent(snapshots[i])) return undefined;
+    }
+    this.counters.hits++;
+    this.counters.earlyHits++;
+    this.tracking.countHits(snapshots.length);
+    // A flat list and a string body: Node writes the head and the body in one `write`.
+    response.writeHead(entry.statusCode, entry.rawHeaders.concat(headers));
+    response.end(entry.body);
+    return entry.answer;
   }
 
   /** Counters and size, for metrics. */
@@ -178,7 +267,8 @@ export class ResponseCache implements OnModuleInit {
     this.counters.misses++;
     const scope = new ResponseScope(key, { ...reply.getHeaders() });
     request[SCOPE] = scope;
-    this.tracking.observe(scope, done);
+    // Observed until the response is sent or the connection closes.
+    reply.raw.once('close', this.tracking.observeUntilClosed(scope, done));
   }
 
   /** Concurrent requests for one kept response share one check of the store's tokens. */
@@ -199,6 +289,29 @@ export class ResponseCache implements OnModuleInit {
     return check;
   }
 
+  private indexByUrl(url: string, entry: RenderedResponse): void {
+    this.byUrl.delete(url);
+    this.byUrl.set(url, entry);
+    if (this.byUrl.size > this.maxEntries) {
+      const oldest = this.byUrl.keys().next();
+      if (!oldest.done) this.byUrl.delete(oldest.value);
+    }
+  }
+
+  /**
+   * Whether a `GET` of `pattern` is served by a route without constraints: a URL of a route that
+   * Fastify chooses by a header as well (Nest's header or media-type versioning) is never
+   * answered early.
+   */
+  private routedByUrl(pattern: string): boolean {
+    let unconstrained = this.unconstrained.get(pattern);
+    if (unconstrained === undefined) {
+      unconstrained = this.fastify?.hasRoute({ method: 'GET', url: pattern }) === true;
+      this.unconstrained.set(pattern, unconstrained);
+    }
+    return unconstrained;
+  }
+
   private handlerId(handler: object): number {
     let id = this.handlerIds.get(handler);
     if (id === undefined) {
@@ -214,7 +327,8 @@ export class ResponseCache implements OnModuleInit {
     const shared = this.tracking.sharedStore;
     // With a shared store, a read that skipped it (unavailable) cannot be checked later.
     if (shared && scope.tokens.some((tokens) => tokens === undefined)) return;
-    if (Buffer.byteLength(payload) > this.maxBodyBytes) return;
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > this.maxBodyBytes) return;
     const ttlMs = Math.floor(scope.expiresAt - Date.now());
     if (!(ttlMs > 0)) return;
     if (!scope.snapshots.every((snapshot) => this.tracking.isCurrent(snapshot))) return;
@@ -229,14 +343,25 @@ export class ResponseCache implements OnModuleInit {
       if (RATE_LIMIT_HEADER.test(name)) continue;
       headers.push([name, value]);
     }
+    const route = reply.request.routeOptions.url ?? '';
+    const rawHeaders: string[] = [];
+    for (const [name, value] of headers) {
+      for (const one of Array.isArray(value) ? value : [value]) rawHeaders.push(name, String(one));
+    }
+    rawHeaders.push('content-length', String(bytes));
     const entry: RenderedResponse = {
       statusCode: reply.statusCode,
       headers,
       body: payload,
       snapshots: scope.snapshots,
       ...(shared ? { tokens: scope.tokens as StoreTokens[] } : {}),
+      route,
+      rawHeaders,
+      answer: Object.freeze({ route, statusCode: reply.statusCode }),
+      expiresAt: Date.now() + ttlMs,
     };
     this.entries.set(scope.key, entry, ttlMs);
+    if (!shared && this.routedByUrl(route)) this.indexByUrl(reply.request.url, entry);
     this.counters.stored++;
   }
 }
