@@ -58,6 +58,11 @@ interface RenderedResponse {
    * the kept ones and `content-length`.
    */
   rawHeaders: string[];
+  /**
+   * The body {@link ResponseCache.answerEarly} writes: the text itself when small (Node then
+   * writes head and body in one piece), its bytes when larger (not encoded again per answer).
+   */
+  rawBody: string | Buffer;
   /** What {@link ResponseCache.answerEarly} returns for it (one object per kept response). */
   answer: EarlyAnswer;
   /** Epoch milliseconds after which it is never reused. */
@@ -73,6 +78,9 @@ export interface EarlyAnswer {
   readonly route: string;
   readonly statusCode: number;
 }
+
+/** Bodies up to this size are answered early as text, larger ones as bytes. */
+const SMALL_BODY_BYTES = 1024;
 
 /** Headers that describe one exchange, not the representation: never kept. */
 const PER_EXCHANGE_HEADERS = new Set([
@@ -216,9 +224,8 @@ export class ResponseCache implements OnModuleInit {
     this.counters.hits++;
     this.counters.earlyHits++;
     this.tracking.countHits(snapshots.length);
-    // A flat list and a string body: Node writes the head and the body in one `write`.
     response.writeHead(entry.statusCode, entry.rawHeaders.concat(headers));
-    response.end(entry.body);
+    response.end(entry.rawBody);
     return entry.answer;
   }
 
@@ -357,6 +364,7 @@ export class ResponseCache implements OnModuleInit {
       ...(shared ? { tokens: scope.tokens as StoreTokens[] } : {}),
       route,
       rawHeaders,
+      rawBody: bytes > SMALL_BODY_BYTES ? Buffer.from(payload) : payload,
       answer: Object.freeze({ route, statusCode: reply.statusCode }),
       expiresAt: Date.now() + ttlMs,
     };
