@@ -149,7 +149,9 @@ export function printRss(ctx: BenchContext, rss: RssAnalysis, settings: Settings
   if (rss.growth !== undefined) {
     ctx.log(
       `RSS floor (10th percentile): ${fmtMiB(rss.floorEarly)} MiB in 60–120 s, ${fmtMiB(rss.floorLate)} MiB ` +
-        `in the last minute: growth after the first minute ${fmtMiB(rss.growth)} MiB (limit ${settings.growthLimitMiB} MiB)`,
+        `in the last minute: growth after the first minute ${fmtMiB(rss.growth)} MiB, of which DuckDB's ` +
+        `buffer manager (the growing database) ${fmtMiB(rss.duckdbGrowth)} MiB: ` +
+        `${fmtMiB(rss.judgedGrowth)} MiB judged (limit ${settings.growthLimitMiB} MiB)`,
     );
   } else {
     ctx.log('RSS growth after the first minute: not judged (runs shorter than 180 s)');

@@ -19,6 +19,14 @@ export interface RssAnalysis {
   floorLate?: number;
   /** `floorLate − floorEarly`; undefined when the run is shorter than {@link JUDGED_FROM_S}. */
   growth?: number;
+  /**
+   * What DuckDB's buffer manager holds more in the last minute than in 60–120 s (medians of the
+   * probe's `duckdb_memory()`): the blocks of a database that grows with every write (history
+   * and change log included), bounded by `DUCKDB_MEMORY_LIMIT`. Undefined without the probe.
+   */
+  duckdbGrowth?: number;
+  /** `growth` less `duckdbGrowth` (when that is positive): what the verdict judges. */
+  judgedGrowth?: number;
   /** The samples from 60 s on. */
   afterMinute: Second[];
   /** Median of 55–65 s. */
@@ -48,11 +56,17 @@ export function analyseRss(seconds: readonly Second[]): RssAnalysis {
     if (m !== undefined && (peak10s === undefined || m > peak10s)) peak10s = m;
   }
   const rss = afterMinute.map((s) => s.rss);
+  const duckdbEarly = duckdbMedianIn(seconds, 60, 120);
+  const duckdbLate = last && duckdbMedianIn(seconds, last.t - 59, last.t + 1);
+  const duckdbGrowth =
+    duckdbEarly !== undefined && duckdbLate !== undefined ? duckdbLate - duckdbEarly : undefined;
   return {
     last,
     floorEarly,
     floorLate,
     growth,
+    duckdbGrowth,
+    judgedGrowth: growth === undefined ? undefined : growth - Math.max(0, duckdbGrowth ?? 0),
     afterMinute,
     around60: medianIn(seconds, 55, 65),
     peak10s,
@@ -65,6 +79,14 @@ export function analyseRss(seconds: readonly Second[]): RssAnalysis {
 /** Median of the samples with `from ≤ t < to` (seconds), or undefined. */
 function medianIn(seconds: readonly Second[], from: number, to: number): number | undefined {
   const values = seconds.filter((s) => s.t >= from && s.t < to).map((s) => s.rss);
+  return values.length === 0 ? undefined : median(values);
+}
+
+/** Median of the probe's DuckDB memory over `from ≤ t < to` (seconds), or undefined. */
+function duckdbMedianIn(seconds: readonly Second[], from: number, to: number): number | undefined {
+  const values = seconds
+    .filter((s) => s.t >= from && s.t < to && s.probe?.duckdb !== undefined)
+    .map((s) => s.probe?.duckdb ?? 0);
   return values.length === 0 ? undefined : median(values);
 }
 

@@ -24,10 +24,11 @@ export interface SoakOutcome {
  */
 export function failuresOf({ settings, counters, rss, lost }: SoakOutcome): string[] {
   const failures: string[] = [];
-  const { growth } = rss;
-  if (growth !== undefined && mib(growth) > settings.growthLimitMiB) {
+  const { judgedGrowth } = rss;
+  if (judgedGrowth !== undefined && mib(judgedGrowth) > settings.growthLimitMiB) {
     failures.push(
-      `RSS grew ${fmtMiB(growth)} MiB after the first minute (limit ${settings.growthLimitMiB})`,
+      `RSS grew ${fmtMiB(judgedGrowth)} MiB after the first minute beyond DuckDB's own memory ` +
+        `(limit ${settings.growthLimitMiB})`,
     );
   }
   if (counters.serverErrors > 0) failures.push(`${counters.serverErrors} responses were 5xx`);
@@ -63,6 +64,8 @@ export function writeSoakResults(
     elapsedS,
     counters: { ...counters, byStatus: Object.fromEntries(counters.byStatus) },
     growthBytes: rss.growth,
+    duckdbGrowthBytes: rss.duckdbGrowth,
+    judgedGrowthBytes: rss.judgedGrowth,
     floorEarlyBytes: rss.floorEarly,
     floorLateBytes: rss.floorLate,
     lost: lost.slice(0, 100),

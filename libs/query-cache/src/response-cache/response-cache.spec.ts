@@ -912,11 +912,12 @@ async function startEarlyApp(
   options: QueryCacheModuleOptions,
   controllers: Type[] = [ResponsesController],
   versioning = false,
+  responses: ResponseCacheModuleOptions = {},
 ): Promise<EarlyHarness> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       QueryCacheModule.forRoot({ store: 'memory', ...options, isGlobal: true }),
-      ResponseCacheModule.forRoot(),
+      ResponseCacheModule.forRoot(responses),
     ],
     controllers,
     providers: [Backend],
@@ -1090,6 +1091,31 @@ describe('ResponseCache.answerEarly (a server listener in front of Fastify)', ()
     }
     expect(backend.calls('missing', name)).toBe(2);
     expect(backend.calls('plain', name)).toBe(2);
+  });
+
+  it('never answers a response the LRU dropped (bounded by entries, large bodies too)', async () => {
+    const small = await startEarlyApp({}, [ResponsesController], false, { entries: 2 });
+    try {
+      const smallBackend = small.app.get(Backend);
+      const names = [unique('early-lru-a'), unique('early-lru-b'), unique('early-lru-c')];
+      const url = (name: string) => `/r/big/${name}?size=4096`;
+      const bodies = new Map<string, string>();
+      for (const name of names) bodies.set(name, (await send(small.origin, url(name))).body);
+      // a was dropped for c: rendered again; b and c are answered early, byte for byte.
+      const before = small.responses.stats().earlyHits;
+      for (const name of names.slice(1)) {
+        const again = await send(small.origin, url(name));
+        expect(again.body).toBe(bodies.get(name));
+        expect(again.headers['content-length']).toBe('4096');
+      }
+      expect(small.responses.stats().earlyHits - before).toBe(2);
+      expect(smallBackend.calls('big', names[0])).toBe(1);
+      await send(small.origin, url(names[0]));
+      expect(smallBackend.calls('big', names[0])).toBe(2);
+      expect(small.responses.stats().entries).toBe(2);
+    } finally {
+      await small.app.close();
+    }
   });
 
   it('a route chosen by a header as well (header versioning) is never answered early', async () => {

@@ -47,7 +47,13 @@ export const CacheResponse = (): MethodDecorator => RouteConfig({ [CACHE_RESPONS
 interface RenderedResponse {
   statusCode: number;
   headers: [string, string | number | string[]][];
-  body: string;
+  /**
+   * The body: its text when small (Node then writes head and body in one piece), its bytes when
+   * larger (not encoded again for every answer). One copy, whichever path answers.
+   */
+  body: string | Buffer;
+  /** Where the LRU keeps it (the route's handler and the URL). */
+  key: string;
   snapshots: readonly TagSnapshot[];
   /** With a shared store: the epoch and tag tokens of each read, checked before every reuse. */
   tokens?: readonly StoreTokens[];
@@ -58,11 +64,6 @@ interface RenderedResponse {
    * the kept ones and `content-length`.
    */
   rawHeaders: string[];
-  /**
-   * The body {@link ResponseCache.answerEarly} writes: the text itself when small (Node then
-   * writes head and body in one piece), its bytes when larger (not encoded again per answer).
-   */
-  rawBody: string | Buffer;
   /** What {@link ResponseCache.answerEarly} returns for it (one object per kept response). */
   answer: EarlyAnswer;
   /** Epoch milliseconds after which it is never reused. */
@@ -79,7 +80,7 @@ export interface EarlyAnswer {
   readonly statusCode: number;
 }
 
-/** Bodies up to this size are answered early as text, larger ones as bytes. */
+/** Bodies up to this size are kept as text, larger ones as bytes. */
 const SMALL_BODY_BYTES = 1024;
 
 /** Headers that describe one exchange, not the representation: never kept. */
@@ -118,8 +119,8 @@ export class ResponseCache implements OnModuleInit {
   private readonly entries: CacheableMemory;
   /**
    * The same responses by URL alone (not those kept under a shared store), for answerEarly: a
-   * `Map` in the order they were kept, at most `entries` (the oldest dropped), each until it
-   * expires. Its lookup is a fraction of the LRU's, on a path that costs a few microseconds.
+   * `Map`, each entry until it expires and only while the LRU keeps it (at most `entries`). Its
+   * lookup is a fraction of the LRU's, on a path that costs a few microseconds.
    */
   private readonly byUrl = new Map<string, RenderedResponse>();
   private readonly maxEntries: number;
@@ -149,6 +150,12 @@ export class ResponseCache implements OnModuleInit {
       lruSize: this.maxEntries,
       storeHashSize: 1,
       checkInterval: 0,
+    });
+    // A response the LRU drops (evicted or replaced) leaves the URL index too: the index never
+    // keeps alive what the LRU let go.
+    this.entries.onHook('BEFORE_DELETE', (key: string) => {
+      const url = key.slice(key.indexOf(' ') + 1);
+      if (this.byUrl.get(url)?.key === key) this.byUrl.delete(url);
     });
   }
 
@@ -225,7 +232,7 @@ export class ResponseCache implements OnModuleInit {
     this.counters.earlyHits++;
     this.tracking.countHits(snapshots.length);
     response.writeHead(entry.statusCode, entry.rawHeaders.concat(headers));
-    response.end(entry.rawBody);
+    response.end(entry.body);
     return entry.answer;
   }
 
@@ -359,12 +366,12 @@ export class ResponseCache implements OnModuleInit {
     const entry: RenderedResponse = {
       statusCode: reply.statusCode,
       headers,
-      body: payload,
+      body: bytes > SMALL_BODY_BYTES ? Buffer.from(payload) : payload,
+      key: scope.key,
       snapshots: scope.snapshots,
       ...(shared ? { tokens: scope.tokens as StoreTokens[] } : {}),
       route,
       rawHeaders,
-      rawBody: bytes > SMALL_BODY_BYTES ? Buffer.from(payload) : payload,
       answer: Object.freeze({ route, statusCode: reply.statusCode }),
       expiresAt: Date.now() + ttlMs,
     };
