@@ -111,7 +111,8 @@ type ScopedRequest = FastifyRequest & { [SCOPE]?: ResponseScope | null };
  * `MGET` shows the epoch and tag tokens its reads were made under unchanged (concurrent requests
  * share it); while the store is unavailable kept responses are not reused.
  *
- * Every reuse counts as a hit of each read it stands for in `QueryCache.stats()`.
+ * Every reuse counts as a hit of each read it stands for in `QueryCache.stats()`. An app may also
+ * answer kept responses from its HTTP server's own listener, before Fastify: {@link answerEarly}.
  */
 @Injectable()
 export class ResponseCache implements OnModuleInit {
@@ -142,9 +143,9 @@ export class ResponseCache implements OnModuleInit {
   ) {
     this.enabled = options.entries > 0;
     this.maxBodyBytes = options.maxBodyBytes;
+    this.maxEntries = Math.max(1, options.entries);
     // Kept responses are never mutated: no cloning. One shard: hashing every URL to pick one of
     // the default 16 costs more than a cache hit saves on this path.
-    this.maxEntries = Math.max(1, options.entries);
     this.entries = new CacheableMemory({
       useClone: false,
       lruSize: this.maxEntries,
