@@ -57,16 +57,9 @@ export class HttpMetrics implements OnModuleInit {
   }
 
   /**
-   * Records a request answered outside Fastify's hooks (from the server's own listener, such as
-   * a kept response sent by `ResponseCache.answerEarly`): `route` is its route pattern.
-   */
-  recordAnswered(method: string, route: string, statusCode: number, seconds: number): void {
-    this.series.record(method, route, statusCode, seconds);
-  }
-
-  /**
-   * Like {@link recordAnswered} for many requests of one method, route and status: the function
-   * records one request given its seconds, without looking the series up each time.
+   * Records requests answered outside Fastify's hooks (from the server's own listener, such as
+   * kept responses sent by `ResponseCache.answerEarly`) of one method, route pattern and status:
+   * the function records one request given its seconds, the series looked up once.
    */
   answeredRecorder(method: string, route: string, statusCode: number): (seconds: number) => void {
     return this.series.recorder(method, route, statusCode);

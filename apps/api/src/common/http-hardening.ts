@@ -138,8 +138,8 @@ export function httpServerFactory(requestTimeoutMs: number, early?: EarlyAnswere
         // hooks (a 404 for a method no route serves on a malformed path).
         const id = requestIdFrom(request);
         if (early?.answer(request, response, id)) return;
-        response.setHeader('x-request-id', id);
-        response.setHeader('x-content-type-options', 'nosniff');
+        const headers = standardHeaders(id);
+        for (let i = 0; i < headers.length; i += 2) response.setHeader(headers[i], headers[i + 1]);
         handler(request, response);
       },
     );

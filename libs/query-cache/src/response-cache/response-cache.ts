@@ -225,13 +225,9 @@ export class ResponseCache implements OnModuleInit {
       this.byUrl.delete(url);
       return undefined;
     }
-    const { snapshots } = entry;
-    for (let i = 0; i < snapshots.length; i++) {
-      if (!this.tracking.isCurrent(snapshots[i])) return undefined;
-    }
-    this.counters.hits++;
+    if (!this.allCurrent(entry.snapshots)) return undefined;
+    this.countHit(entry);
     this.counters.earlyHits++;
-    this.tracking.countHits(snapshots.length);
     response.writeHead(entry.statusCode, entry.rawHeaders.concat(headers));
     response.end(entry.body);
     return entry.answer;
@@ -253,7 +249,7 @@ export class ResponseCache implements OnModuleInit {
     if (config?.[CACHE_RESPONSE_CONFIG] !== true) return done();
     const key = `${this.handlerId(route.handler)} ${request.url}`;
     const entry = this.entries.get<RenderedResponse>(key);
-    if (!entry || !entry.snapshots.every((snapshot) => this.tracking.isCurrent(snapshot))) {
+    if (!entry || !this.allCurrent(entry.snapshots)) {
       return this.render(key, request, reply, done);
     }
     if (!entry.tokens) return this.serve(entry, reply);
@@ -264,9 +260,22 @@ export class ResponseCache implements OnModuleInit {
     });
   }
 
-  private serve(entry: RenderedResponse, reply: FastifyReply): void {
+  /** Whether no invalidation touched the tags of any of these reads since they were made. */
+  private allCurrent(snapshots: readonly TagSnapshot[]): boolean {
+    for (let i = 0; i < snapshots.length; i++) {
+      if (!this.tracking.isCurrent(snapshots[i])) return false;
+    }
+    return true;
+  }
+
+  /** A reuse: one response-cache hit, and a query-cache hit for each read it stands for. */
+  private countHit(entry: RenderedResponse): void {
     this.counters.hits++;
     this.tracking.countHits(entry.snapshots.length);
+  }
+
+  private serve(entry: RenderedResponse, reply: FastifyReply): void {
+    this.countHit(entry);
     void reply.code(entry.statusCode);
     for (const [name, value] of entry.headers) void reply.header(name, value);
     void reply.send(entry.body);
@@ -346,7 +355,7 @@ export class ResponseCache implements OnModuleInit {
     if (bytes > this.maxBodyBytes) return;
     const ttlMs = Math.floor(scope.expiresAt - Date.now());
     if (!(ttlMs > 0)) return;
-    if (!scope.snapshots.every((snapshot) => this.tracking.isCurrent(snapshot))) return;
+    if (!this.allCurrent(scope.snapshots)) return;
     const headers: RenderedResponse['headers'] = [];
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value === undefined) continue;
